@@ -1,0 +1,42 @@
+#pragma once
+// Typed errors with the codes of SPEC §3. The core throws dc::Error; the embind layer turns it
+// into {code, message}; the JS layer into an Error with .code.
+#include <stdexcept>
+#include <string>
+
+namespace dc {
+
+enum class ErrorCode {
+  InvalidForm,
+  InvalidMemberData,
+  InvalidGroup,
+  EntityNotFound,
+  NoApplier,
+  DuplicatesExist,
+  Unauthorized,
+  Network,
+  ServerError,
+  BadResponse,
+  Storage,
+  StoreLocked,
+  Closed,
+};
+
+// "INVALID_FORM", "NETWORK", ... exactly as in SPEC §3.
+const char* errorCodeName(ErrorCode code);
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message, int httpStatus = 0)
+      : std::runtime_error(message), code_(code), httpStatus_(httpStatus) {}
+  ErrorCode code() const { return code_; }
+  const char* codeName() const { return errorCodeName(code_); }
+  // HTTP status for errors that came from a server response, else 0.
+  int httpStatus() const { return httpStatus_; }
+
+ private:
+  ErrorCode code_;
+  int httpStatus_;
+};
+
+}  // namespace dc

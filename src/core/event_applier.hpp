@@ -1,0 +1,77 @@
+#pragma once
+// EventApplierService (SPEC §4): validates a form, applies it to entities, and stores event,
+// entity changes, audit entries and duplicate flags in one Transaction.
+// Events are applied in the total order (timestamp, guid) (SPEC §6.4): an event that sorts after
+// everything applied is applied incrementally; one that sorts before triggers a deterministic
+// rebuild of entities and duplicate flags by replaying the log in order, so every replica that
+// holds the same events holds byte-identical entities.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/entity_store.hpp"
+#include "core/event_store.hpp"
+
+namespace dc {
+
+// What a custom applier may do besides returning the new state of form.entityGuid.
+class ApplierContext {
+ public:
+  virtual ~ApplierContext() = default;
+  virtual std::optional<Json> getEntity(const std::string& guid) = 0;
+  // Stores `modified` (an entity document), records an audit entry with `action` and `changes`.
+  virtual void saveEntity(const std::string& action, const std::optional<Json>& existing, const Json& modified,
+                          const Json& changes) = 0;
+};
+
+// (entity or null, form JSON, ctx) -> new entity document for form.entityGuid, or null for
+// "no change to it". Must be synchronous and deterministic; may throw dc::Error.
+using EventApplier =
+    std::function<std::optional<Json>(const std::optional<Json>& entity, const Json& form, ApplierContext& ctx)>;
+
+struct ApplyOutcome {
+  std::string eventGuid;
+  bool applied = false;   // false: skipped (already stored) or rejected
+  bool duplicate = false; // guid already stored
+  std::optional<Error> error;
+  std::vector<std::string> touchedEntities;
+};
+
+class EventApplierService {
+ public:
+  EventApplierService(EventStore& eventStore, EntityStore& entityStore);
+
+  // Validates and applies a form (syncLevel LOCAL unless the form says otherwise). Returns the
+  // current state of form.entityGuid afterwards (nullopt when deleted). A guid already stored is
+  // a no-op returning the current entity. Throws dc::Error; a failure leaves no trace.
+  std::optional<Json> submitForm(const Json& form);
+
+  // Applies events received from the server, in order, each atomically; `statePatch` (e.g. the
+  // pull cursor) is committed together with the last one so a page and its cursor are durable
+  // together. Events failing to apply are recorded as rejected (source "pull") and do not stop
+  // the others. Never throws for a bad event; throws Error(STORAGE) if the store fails.
+  std::vector<ApplyOutcome> applyRemoteEvents(const std::vector<Json>& events, const Json& statePatch = Json::object());
+
+  // Replays the whole log in (timestamp, guid) order into fresh entities and duplicate flags.
+  void rebuild();
+
+  void registerEventApplier(const std::string& type, EventApplier applier);
+  bool hasEventApplier(const std::string& type) const;
+  std::vector<std::string> registeredTypes() const;
+
+  // Hybrid logical clock for local events: max(wallClockMs, last seen event time + 1ms), as an
+  // ISO timestamp; persisted so it never goes backwards across restarts.
+  std::string nextLocalTimestamp(int64_t wallClockMs);
+
+  EventStore& eventStore() { return events_; }
+  EntityStore& entityStore() { return entities_; }
+
+ private:
+  EventStore& events_;
+  EntityStore& entities_;
+  std::map<std::string, EventApplier> appliers_;
+};
+
+}  // namespace dc

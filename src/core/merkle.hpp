@@ -1,0 +1,33 @@
+#pragma once
+// Incremental Merkle tree of SPEC §5: leaf = SHA-256(canonical event JSON), parent =
+// SHA-256(left || right) over raw digests, an odd node is carried up unchanged; root in hex.
+// append() is O(log n): the tree keeps every level's nodes and recomputes one path.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/sha256.hpp"
+
+namespace dc {
+
+struct ProofStep {
+  std::string hash;  // sibling digest, hex
+  bool siblingOnLeft = false;
+};
+
+class MerkleTree {
+ public:
+  void append(const Digest& leaf);
+  void clear();
+  size_t size() const;
+  std::string rootHex() const;  // "" for an empty tree
+  // Proof for leaf i (throws std::out_of_range when i >= size()).
+  std::vector<ProofStep> proof(size_t leafIndex) const;
+  // Recomputes the root from leaf + proof and compares with rootHex.
+  static bool verify(const Digest& leaf, const std::vector<ProofStep>& proof, const std::string& rootHex);
+
+ private:
+  std::vector<std::vector<Digest>> levels_;  // levels_[0] = leaves
+};
+
+}  // namespace dc

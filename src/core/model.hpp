@@ -1,0 +1,80 @@
+#pragma once
+// Data model of SPEC §2: events (FormSubmission), entities (EntityDoc), pairs, audit entries,
+// potential duplicates. Entities stay JSON documents because custom appliers shape them freely.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace dc {
+
+enum SyncLevel : int { LOCAL = 0, REMOTE = 1, EXTERNAL = 2 };
+
+struct Event {
+  std::string guid;
+  std::string entityGuid;
+  std::string type;
+  Json data = Json::object();
+  std::string timestamp;  // normalised "YYYY-MM-DDTHH:MM:SS.mmmZ"
+  int64_t timeMs = 0;     // parsed timestamp, for ordering
+  std::string userId;
+  int syncLevel = LOCAL;
+
+  // Wire/API shape {guid, entityGuid, type, data, timestamp, userId, syncLevel}.
+  Json toJson() const;
+  // Canonical form hashed by the Merkle tree: keys sorted, local-only fields (syncLevel) left out.
+  std::string canonicalJson() const;
+  // Validates per SPEC §4 (order and messages exact) and normalises the timestamp.
+  // Throws dc::Error(INVALID_FORM, ...). syncLevel defaults to LOCAL when absent.
+  static Event fromJson(const Json& form);
+};
+
+// Total order of SPEC §6.4: (timestamp, guid).
+struct EventKey {
+  int64_t timeMs = 0;
+  std::string guid;
+  auto operator<=>(const EventKey&) const = default;
+};
+inline EventKey keyOf(const Event& e) { return {e.timeMs, e.guid}; }
+
+// Entity documents: {id, guid, externalId?, name?, type, version, data, lastUpdated} and
+// memberIds for groups. Helpers below keep the invariants (id == guid, name mirrors data.name).
+namespace entity {
+inline constexpr const char* kIndividual = "individual";
+inline constexpr const char* kGroup = "group";
+Json makeNew(const std::string& guid, const std::string& type);  // version 0, empty data
+bool isGroup(const Json& e);
+std::vector<std::string> memberIds(const Json& e);
+}  // namespace entity
+
+struct EntityPair {
+  std::string guid;
+  Json initial;   // state last confirmed by the server (or first local state)
+  Json modified;  // current state
+  Json toJson() const;
+  static EntityPair fromJson(const Json& j);
+};
+
+struct AuditEntry {
+  std::string guid;
+  std::string timestamp;  // the causing event's timestamp
+  std::string userId;
+  std::string action;     // event type, "cascade-delete-entity", "flag-potential-duplicate"
+  std::string eventGuid;
+  std::string entityGuid;
+  Json changes = Json::object();
+  std::string signature;  // may stay ""
+  Json toJson() const;
+  static AuditEntry fromJson(const Json& j);
+};
+
+struct PotentialDuplicate {
+  std::string entityGuid;     // the newer entity
+  std::string duplicateGuid;  // the existing one it resembles
+  Json toJson() const;
+  static PotentialDuplicate fromJson(const Json& j);
+};
+
+}  // namespace dc

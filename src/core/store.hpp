@@ -1,0 +1,115 @@
+#pragma once
+// One store (SPEC §7): event log, audit log, entities, potential duplicates, sync state, token.
+// All of it lives in memory and is persisted as one append-only journal of records in segment
+// files (journal-000001.log, ...; a new segment every ~256 KiB so a flush writes O(change) and
+// IDBFS never rewrites a big file). Each record is [u32 length][u32 crc32][JSON payload]; on
+// open, records are replayed in order and a torn or corrupt tail is truncated at the last
+// complete record. One Transaction = one record, so an event, its entity changes, audit entries,
+// duplicate flags and sync-state changes are durable together or not at all.
+//
+// EventStore and EntityStore (the API classes of SPEC §3) are views over one Store.
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/duplicates.hpp"
+#include "core/merkle.hpp"
+#include "core/model.hpp"
+#include "core/storage.hpp"
+
+namespace dc {
+
+// A pulled (or pushed) event that could not be applied/accepted; kept and reported, not retried
+// forever (SPEC §6.2/§6.3).
+struct RejectedEvent {
+  Json event;  // as received
+  std::string code;
+  std::string message;
+  std::string source;  // "pull" (failed to apply here) or "push" (rejected by the server)
+  Json toJson() const;
+};
+
+class Store {
+ public:
+  // Replays the journal. Throws Error(STORAGE) only when the storage itself fails; a torn tail
+  // is truncated, never fatal.
+  static std::shared_ptr<Store> open(std::shared_ptr<Storage> storage);
+
+  // --- read side (committed state) ---
+  const std::vector<Event>& events() const;  // application order
+  const Event* findEvent(const std::string& guid) const;
+  const std::vector<AuditEntry>& auditLog() const;
+  const EntityPair* findEntity(const std::string& guid) const;
+  const std::unordered_map<std::string, EntityPair>& entities() const;
+  const std::set<std::pair<std::string, std::string>>& potentialDuplicates() const;  // (entityGuid, duplicateGuid)
+  const DuplicateIndex& duplicateIndex() const;
+  std::optional<Json> state(const std::string& key) const;  // sync state, token, cursors, HLC
+  const std::map<std::string, RejectedEvent>& rejectedEvents() const;  // by event guid
+  const MerkleTree& merkle() const;
+  size_t merkleIndexOf(const std::string& eventGuid) const;  // throws out_of_range when absent
+  EventKey maxAppliedKey() const;                            // largest (timestamp, guid) in the log
+  size_t auditPushedCount() const;                           // audit entries already sent
+
+  // --- write side: everything goes through a Transaction ---
+  Storage& storage();
+  // Group commit: makes every committed transaction durable, then calls done.
+  void flush(FlushCallback done);
+
+  // Outside-a-transaction operations, each one journal record.
+  void markEventsSynced(const std::vector<std::string>& guids, int level);
+  void markEntitiesSynced(const std::vector<std::string>& guids);  // initial := modified
+  void setAuditPushedCount(size_t n);
+  void clearEvents();    // events, audit log, Merkle tree, outbox, sync state, rejected events
+  void clearEntities();  // entities and potential duplicates
+
+ private:
+  friend class Transaction;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+
+ public:
+  Store();
+  ~Store();
+};
+
+// Staged changes; reads see them. Nothing reaches the Store until commit(); a Transaction
+// destroyed without commit() leaves no trace.
+class Transaction {
+ public:
+  explicit Transaction(Store& store);
+  ~Transaction();
+
+  std::optional<Json> getEntity(const std::string& guid) const;
+  // Upsert of `modified`. A guid new to the store gets initial = this first state.
+  void putEntity(const Json& entity);
+  void deleteEntity(const std::string& guid);
+  bool hasEvent(const std::string& guid) const;
+  void addEvent(const Event& event);
+  void addAudit(const AuditEntry& entry);
+  void addPotentialDuplicate(const std::string& entityGuid, const std::string& duplicateGuid);
+  // Removes the pair in either orientation.
+  void removePotentialDuplicate(const std::string& a, const std::string& b);
+  void removeDuplicatesOf(const std::string& guid);  // every pair naming guid
+  void setState(const std::string& key, const Json& value);  // null value deletes the key
+  void addRejected(const std::string& eventGuid, const RejectedEvent& rejected);
+  // Rebuild mode (convergence, SPEC §6.4): from here on the transaction's view of entities and
+  // duplicates starts empty; commit() replaces the store's entities and duplicates with the
+  // staged result and journals only the differences. `initial` of surviving entities is kept.
+  void beginRebuild();
+
+  // Entity guids put or deleted so far (in first-touch order).
+  const std::vector<std::string>& touchedEntities() const;
+
+  // One journal record; updates memory. Throws Error(STORAGE) with the store unchanged.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dc

@@ -1,0 +1,2 @@
+/* Minimal config.h for compiling gnulib's sha256.c outside an autoconf build. */
+#include <stdalign.h>

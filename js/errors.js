@@ -1,0 +1,48 @@
+// Errors of SPEC §3: an Error whose `code` says what went wrong and `message` says what to do.
+// The engine answers every call with a Result ({ok, json} or {ok: false, code, message, status});
+// this file is the one place that turns Results into values or thrown errors.
+
+export const ErrorCodes = Object.freeze([
+  'INVALID_FORM', 'INVALID_MEMBER_DATA', 'INVALID_GROUP', 'ENTITY_NOT_FOUND', 'NO_APPLIER',
+  'DUPLICATES_EXIST', 'UNAUTHORIZED', 'NETWORK', 'SERVER_ERROR', 'BAD_RESPONSE', 'STORAGE',
+  'STORE_LOCKED', 'CLOSED',
+]);
+
+export class DataCollectError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.name = 'DataCollectError';
+    this.code = code;
+    if (status) this.status = status;  // HTTP status when a server answered
+  }
+}
+
+export function errorOf(result) {
+  return new DataCollectError(result.code, result.message, result.status);
+}
+
+// Result -> parsed value, or throws.
+export function unwrap(result) {
+  if (result.ok) return JSON.parse(result.json);
+  throw errorOf(result);
+}
+
+export function invalid(message) {
+  return new DataCollectError('INVALID_FORM', message);
+}
+
+// JSON text of a caller's value for the engine. undefined -> null; cycles/BigInt -> INVALID_FORM.
+export function toJsonText(value, what) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw invalid(`${what} cannot be converted to JSON: ${e.message}`);
+  }
+  return text === undefined ? 'null' : text;
+}
+
+export function requireString(value, what) {
+  if (typeof value !== 'string') throw invalid(`${what} must be a string, got ${value === null ? 'null' : typeof value}`);
+  return value;
+}

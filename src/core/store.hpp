@@ -3,8 +3,11 @@
 // All of it lives in memory and is persisted as one append-only journal of records in segment
 // files (journal-000001.log, ...; a new segment every ~256 KiB so a flush writes O(change) and
 // IDBFS never rewrites a big file). Each record is [u32 length][u32 crc32][JSON payload]; on
-// open, records are replayed in order and a torn or corrupt tail is truncated at the last
-// complete record. One Transaction = one record, so an event, its entity changes, audit entries,
+// open, records are replayed in order and a torn or corrupt tail of the LAST segment is truncated
+// at the last complete record. A bad record that is followed by a valid one, or one in an older
+// segment, cannot come from an interrupted append (segments are only ever appended to at the end,
+// and a segment is finished before the next one starts), so it is real corruption: open() throws
+// Error(STORAGE) rather than silently dropping the committed records after it. One Transaction = one record, so an event, its entity changes, audit entries,
 // duplicate flags and sync-state changes are durable together or not at all.
 //
 // EventStore and EntityStore (the API classes of SPEC §3) are views over one Store.
@@ -33,6 +36,9 @@ struct RejectedEvent {
   Json toJson() const;
 };
 
+// State keys with this prefix survive clearEvents() (e.g. "device.authToken", "device.hlc").
+inline constexpr const char* kDeviceStatePrefix = "device.";
+
 class Store {
  public:
   // Replays the journal. Throws Error(STORAGE) only when the storage itself fails; a torn tail
@@ -53,6 +59,14 @@ class Store {
   size_t merkleIndexOf(const std::string& eventGuid) const;  // throws out_of_range when absent
   EventKey maxAppliedKey() const;                            // largest (timestamp, guid) in the log
   size_t auditPushedCount() const;                           // audit entries already sent
+  // Indexes kept so the API classes answer without scanning the whole store.
+  const std::map<EventKey, size_t>& eventsByKey() const;  // (timestamp, guid) -> index in events()
+  const std::set<size_t>& outbox() const;                 // indices of LOCAL events, ascending
+  bool hasAudit(const std::string& auditGuid) const;
+  std::vector<const AuditEntry*> auditOfEntity(const std::string& entityGuid) const;  // log order
+  const EntityPair* findEntityByExternalId(const std::string& externalId) const;
+  // Bytes of a torn tail cut off the last journal segment by open() (0 after a clean shutdown).
+  size_t recoveredTailBytes() const;
 
   // --- write side: everything goes through a Transaction ---
   Storage& storage();
@@ -63,7 +77,9 @@ class Store {
   void markEventsSynced(const std::vector<std::string>& guids, int level);
   void markEntitiesSynced(const std::vector<std::string>& guids);  // initial := modified
   void setAuditPushedCount(size_t n);
-  void clearEvents();    // events, audit log, Merkle tree, outbox, sync state, rejected events
+  // Events, audit log, Merkle tree, outbox, sync state, rejected events. State keys starting with
+  // kDeviceStatePrefix (token, clock) describe the device, not the log, and survive.
+  void clearEvents();
   void clearEntities();  // entities and potential duplicates
 
  private:

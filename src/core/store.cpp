@@ -1,0 +1,668 @@
+#include "core/store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <unordered_set>
+
+namespace dc {
+
+Json RejectedEvent::toJson() const {
+  return Json{{"event", event}, {"code", code}, {"message", message}, {"source", source}};
+}
+
+namespace {
+
+constexpr size_t kSegmentBytes = 256 * 1024;      // rotate so a flush never rewrites a big file
+constexpr uint32_t kMaxRecordBytes = 1u << 30;     // sanity bound when reading a length header
+constexpr size_t kHeaderBytes = 8;                 // [u32 length][u32 crc32], little-endian
+const char* const kAuditPushedKey = "auditPushedCount";
+
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): a checksum against torn and corrupt
+// records, not a security measure. Table-driven; zlib is not available in the wasm build.
+uint32_t crc32(std::string_view bytes) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : bytes) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+void putU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+uint32_t getU32(std::string_view data, size_t pos) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t(static_cast<unsigned char>(data[pos + i])) << (8 * i);
+  return v;
+}
+
+std::string segmentName(uint32_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "journal-%06u.log", n);
+  return buf;
+}
+std::optional<uint32_t> segmentNumber(const std::string& name) {
+  const std::string prefix = "journal-", suffix = ".log";
+  if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
+  }
+  std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(std::stoul(digits));
+}
+
+// A complete, checksummed record at `pos`, or nullopt.
+std::optional<std::string_view> recordAt(std::string_view data, size_t pos) {
+  if (data.size() - pos < kHeaderBytes) return std::nullopt;
+  uint32_t len = getU32(data, pos), crc = getU32(data, pos + 4);
+  if (len < 2 || len > kMaxRecordBytes || len > data.size() - pos - kHeaderBytes) return std::nullopt;
+  std::string_view payload = data.substr(pos + kHeaderBytes, len);
+  if (crc32(payload) != crc) return std::nullopt;
+  return payload;
+}
+
+// Whether a valid record starts anywhere after a bad one. An interrupted append leaves nothing
+// valid behind it; a valid record behind a bad one means the bad one was damaged after it was
+// written. Payloads are JSON objects, which rejects almost every offset before the CRC.
+bool validRecordAfter(std::string_view data, size_t badPos) {
+  for (size_t q = badPos + 1; q + kHeaderBytes < data.size(); ++q) {
+    uint32_t len = getU32(data, q);
+    if (len < 2 || len > data.size() - q - kHeaderBytes) continue;
+    if (data[q + kHeaderBytes] != '{' || data[q + kHeaderBytes + len - 1] != '}') continue;
+    if (recordAt(data, q)) return true;
+  }
+  return false;
+}
+
+Error storageError(const std::string& message) { return Error(ErrorCode::Storage, message); }
+
+const Json& entityData(const Json& entity) {
+  static const Json empty = Json::object();
+  auto it = entity.find("data");
+  return it != entity.end() && it->is_object() ? *it : empty;
+}
+std::optional<std::string> externalIdOf(const Json& entity) {
+  auto it = entity.find("externalId");
+  if (it != entity.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) return it->get<std::string>();
+  return std::nullopt;
+}
+std::pair<std::string, std::string> unordered(const std::string& a, const std::string& b) {
+  return a < b ? std::make_pair(a, b) : std::make_pair(b, a);
+}
+
+// One journal record: the effect of a Transaction or of one outside-a-transaction operation.
+// Commit and replay both go through decode-free apply() of the same Delta, so the state after a
+// reopen is by construction the state before it.
+struct Delta {
+  bool clearEvents = false;
+  bool clearEntities = false;
+  std::vector<Event> events;
+  std::vector<std::string> syncedGuids;
+  int syncedLevel = LOCAL;
+  std::vector<AuditEntry> audit;
+  std::vector<std::string> deletes;
+  // An entity new to the store gets initial = modified (its first committed state, SPEC §2);
+  // an existing one keeps its initial. Deciding this at apply time keeps records small.
+  struct Put {
+    std::string guid;
+    Json modified;
+  };
+  std::vector<Put> puts;
+  std::vector<std::pair<std::string, std::string>> dupRemove;  // either orientation
+  std::vector<std::pair<std::string, std::string>> dupAdd;
+  std::vector<std::pair<std::string, Json>> state;  // null deletes the key
+  std::vector<std::pair<std::string, RejectedEvent>> rejected;
+  std::vector<std::string> entitiesSynced;
+
+  bool empty() const {
+    return !clearEvents && !clearEntities && events.empty() && syncedGuids.empty() && audit.empty() &&
+           deletes.empty() && puts.empty() && dupRemove.empty() && dupAdd.empty() && state.empty() &&
+           rejected.empty() && entitiesSynced.empty();
+  }
+
+  Json toJson() const {
+    Json j = Json::object();
+    if (clearEvents) j["clearEvents"] = true;
+    if (clearEntities) j["clearEntities"] = true;
+    for (const auto& e : events) j["events"].push_back(e.toJson());
+    if (!syncedGuids.empty()) j["synced"] = {{"guids", syncedGuids}, {"level", syncedLevel}};
+    for (const auto& a : audit) j["audit"].push_back(a.toJson());
+    if (!deletes.empty()) j["del"] = deletes;
+    for (const auto& p : puts) {
+      j["put"].push_back({{"guid", p.guid}, {"modified", p.modified}});
+    }
+    for (const auto& [a, b] : dupRemove) j["dupDel"].push_back({a, b});
+    for (const auto& [a, b] : dupAdd) j["dupAdd"].push_back({a, b});
+    for (const auto& [k, v] : state) j["state"][k] = v;
+    for (const auto& [guid, r] : rejected) j["rejected"][guid] = r.toJson();
+    if (!entitiesSynced.empty()) j["entitiesSynced"] = entitiesSynced;
+    return j;
+  }
+
+  static Delta fromJson(const Json& j) {
+    Delta d;
+    d.clearEvents = j.value("clearEvents", false);
+    d.clearEntities = j.value("clearEntities", false);
+    auto list = [&](const char* key) -> const Json& {
+      static const Json none = Json::array();
+      auto it = j.find(key);
+      return it == j.end() ? none : *it;
+    };
+    for (const auto& e : list("events")) d.events.push_back(Event::fromJson(e));
+    if (j.contains("synced")) {
+      d.syncedGuids = j["synced"].at("guids").get<std::vector<std::string>>();
+      d.syncedLevel = j["synced"].at("level").get<int>();
+    }
+    for (const auto& a : list("audit")) d.audit.push_back(AuditEntry::fromJson(a));
+    d.deletes = list("del").get<std::vector<std::string>>();
+    for (const auto& p : list("put")) {
+      d.puts.push_back({p.at("guid").get<std::string>(), p.at("modified")});
+    }
+    for (const auto& pr : list("dupDel")) d.dupRemove.emplace_back(pr.at(0).get<std::string>(), pr.at(1).get<std::string>());
+    for (const auto& pr : list("dupAdd")) d.dupAdd.emplace_back(pr.at(0).get<std::string>(), pr.at(1).get<std::string>());
+    if (j.contains("state")) {
+      for (const auto& [k, v] : j["state"].items()) d.state.emplace_back(k, v);
+    }
+    if (j.contains("rejected")) {
+      for (const auto& [guid, r] : j["rejected"].items()) {
+        d.rejected.emplace_back(guid, RejectedEvent{r.at("event"), r.value("code", ""), r.value("message", ""),
+                                                    r.value("source", "")});
+      }
+    }
+    d.entitiesSynced = list("entitiesSynced").get<std::vector<std::string>>();
+    return d;
+  }
+};
+
+}  // namespace
+
+struct Store::Impl {
+  std::shared_ptr<Storage> storage;
+  uint32_t segment = 1;
+  size_t segmentSize = 0;
+  bool broken = false;  // a failed append could not be undone: refuse further writes
+  size_t recoveredTail = 0;
+
+  std::vector<Event> events;
+  std::unordered_map<std::string, size_t> eventIndex;
+  std::map<EventKey, size_t> byKey;
+  std::set<size_t> outbox;
+  MerkleTree merkle;
+
+  std::vector<AuditEntry> audit;
+  std::unordered_set<std::string> auditGuids;
+  std::unordered_map<std::string, std::vector<size_t>> auditByEntity;
+
+  std::unordered_map<std::string, EntityPair> entities;
+  std::unordered_map<std::string, std::set<std::string>> byExternalId;
+  std::set<std::pair<std::string, std::string>> dups;
+  DuplicateIndex dupIndex;
+
+  std::map<std::string, Json> state;
+  std::map<std::string, RejectedEvent> rejected;
+
+  bool hasDuplicatePair(const std::string& a, const std::string& b) const {
+    return dups.count({a, b}) || dups.count({b, a});
+  }
+
+  void unindexEntity(const std::string& guid, const Json& modified) {
+    if (auto ext = externalIdOf(modified)) {
+      auto it = byExternalId.find(*ext);
+      if (it != byExternalId.end()) {
+        it->second.erase(guid);
+        if (it->second.empty()) byExternalId.erase(it);
+      }
+    }
+  }
+
+  // Applies a record to memory. Only container operations: it cannot fail half-way for a reason
+  // other than running out of memory.
+  void apply(Delta&& d) {
+    if (d.clearEvents) {
+      events.clear();
+      eventIndex.clear();
+      byKey.clear();
+      outbox.clear();
+      merkle.clear();
+      audit.clear();
+      auditGuids.clear();
+      auditByEntity.clear();
+      rejected.clear();
+      for (auto it = state.begin(); it != state.end();) {
+        it = it->first.rfind(kDeviceStatePrefix, 0) == 0 ? std::next(it) : state.erase(it);
+      }
+    }
+    if (d.clearEntities) {
+      entities.clear();
+      byExternalId.clear();
+      dups.clear();
+      dupIndex.clear();
+    }
+    for (auto& e : d.events) {
+      if (eventIndex.count(e.guid)) continue;
+      size_t i = events.size();
+      merkle.append(sha256(e.canonicalJson()));
+      eventIndex.emplace(e.guid, i);
+      byKey.emplace(keyOf(e), i);
+      if (e.syncLevel == LOCAL) outbox.insert(i);
+      events.push_back(std::move(e));
+    }
+    for (const auto& guid : d.syncedGuids) {
+      auto it = eventIndex.find(guid);
+      if (it == eventIndex.end()) continue;
+      events[it->second].syncLevel = d.syncedLevel;
+      if (d.syncedLevel == LOCAL) {
+        outbox.insert(it->second);
+      } else {
+        outbox.erase(it->second);
+      }
+    }
+    for (auto& a : d.audit) {
+      if (!auditGuids.insert(a.guid).second) continue;
+      auditByEntity[a.entityGuid].push_back(audit.size());
+      audit.push_back(std::move(a));
+    }
+    for (const auto& guid : d.deletes) {
+      auto it = entities.find(guid);
+      if (it == entities.end()) continue;
+      unindexEntity(guid, it->second.modified);
+      entities.erase(it);
+      dupIndex.remove(guid);
+    }
+    for (auto& p : d.puts) {
+      auto it = entities.find(p.guid);
+      if (it == entities.end()) {
+        it = entities.emplace(p.guid, EntityPair{p.guid, p.modified, Json()}).first;
+      } else {
+        unindexEntity(p.guid, it->second.modified);
+      }
+      it->second.modified = std::move(p.modified);
+      if (auto ext = externalIdOf(it->second.modified)) byExternalId[*ext].insert(p.guid);
+      dupIndex.upsert(p.guid, entityData(it->second.modified));
+    }
+    for (const auto& [a, b] : d.dupRemove) {
+      dups.erase({a, b});
+      dups.erase({b, a});
+    }
+    for (auto& pr : d.dupAdd) {
+      if (!hasDuplicatePair(pr.first, pr.second)) dups.insert(std::move(pr));
+    }
+    for (auto& [k, v] : d.state) {
+      if (v.is_null()) {
+        state.erase(k);
+      } else {
+        state[k] = std::move(v);
+      }
+    }
+    for (auto& [guid, r] : d.rejected) rejected[guid] = std::move(r);
+    for (const auto& guid : d.entitiesSynced) {
+      auto it = entities.find(guid);
+      if (it != entities.end()) it->second.initial = it->second.modified;
+    }
+  }
+
+  // Appends one record to the journal. On failure the journal is put back to its previous
+  // length, so a later record never lands behind a half-written one.
+  void write(const Delta& d) {
+    if (broken) throw storageError("the store's journal could not be repaired after a failed write; reopen the store");
+    std::string payload = d.toJson().dump();
+    if (payload.size() > kMaxRecordBytes) throw storageError("transaction too large to store");
+    std::string record;
+    record.reserve(kHeaderBytes + payload.size());
+    putU32(record, static_cast<uint32_t>(payload.size()));
+    putU32(record, crc32(payload));
+    record += payload;
+    if (segmentSize >= kSegmentBytes) {
+      ++segment;
+      segmentSize = 0;
+    }
+    std::string name = segmentName(segment);
+    try {
+      storage->append(name, record);
+    } catch (const std::exception& e) {
+      undoPartialAppend(name);
+      throw storageError(std::string("cannot write to the store: ") + e.what());
+    }
+    segmentSize += record.size();
+  }
+
+  void undoPartialAppend(const std::string& name) noexcept {
+    try {
+      storage->truncate(name, segmentSize);
+      return;
+    } catch (...) {
+    }
+    try {
+      auto current = storage->read(name);  // absent or untouched files need no repair
+      if (!current || current->size() == segmentSize) return;
+    } catch (...) {
+    }
+    broken = true;
+  }
+
+  void commit(Delta&& d) {
+    if (d.empty()) return;
+    write(d);
+    apply(std::move(d));
+  }
+
+  void replay() {
+    std::vector<std::pair<uint32_t, std::string>> segments;
+    for (const auto& name : storage->list()) {
+      if (auto n = segmentNumber(name)) segments.emplace_back(*n, name);
+    }
+    std::sort(segments.begin(), segments.end());
+    for (size_t i = 1; i < segments.size(); ++i) {
+      if (segments[i].first != segments[i - 1].first + 1) {
+        throw storageError("the store is damaged: journal segment " + segmentName(segments[i - 1].first + 1) +
+                           " is missing");
+      }
+    }
+    for (size_t i = 0; i < segments.size(); ++i) {
+      const std::string& name = segments[i].second;
+      auto data = storage->read(name);
+      if (!data) throw storageError("cannot read journal segment " + name);
+      std::string_view bytes = *data;
+      size_t pos = 0;
+      while (pos < bytes.size()) {
+        auto payload = recordAt(bytes, pos);
+        if (!payload) break;
+        try {
+          apply(Delta::fromJson(Json::parse(*payload)));
+        } catch (const std::exception& e) {
+          // The checksum matched, so this is not a torn write; dropping it would lose data silently.
+          throw storageError("the store is damaged: record at byte " + std::to_string(pos) + " of " + name +
+                             " cannot be read (" + e.what() + ")");
+        }
+        pos += kHeaderBytes + payload->size();
+      }
+      bool last = i + 1 == segments.size();
+      if (pos < bytes.size()) {
+        if (!last || validRecordAfter(bytes, pos)) {
+          throw storageError("the store is damaged: journal segment " + name + " is corrupt at byte " +
+                             std::to_string(pos) + " and complete records follow it");
+        }
+        storage->truncate(name, pos);  // torn tail of an interrupted append
+        recoveredTail = bytes.size() - pos;
+      }
+      if (last) {
+        segment = segments[i].first;
+        segmentSize = pos;
+      }
+    }
+  }
+};
+
+Store::Store() : impl_(std::make_unique<Impl>()) {}
+Store::~Store() = default;
+
+std::shared_ptr<Store> Store::open(std::shared_ptr<Storage> storage) {
+  auto store = std::make_shared<Store>();
+  store->impl_->storage = std::move(storage);
+  try {
+    store->impl_->replay();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw storageError(std::string("cannot open the store: ") + e.what());
+  }
+  return store;
+}
+
+const std::vector<Event>& Store::events() const { return impl_->events; }
+const Event* Store::findEvent(const std::string& guid) const {
+  auto it = impl_->eventIndex.find(guid);
+  return it == impl_->eventIndex.end() ? nullptr : &impl_->events[it->second];
+}
+const std::vector<AuditEntry>& Store::auditLog() const { return impl_->audit; }
+const EntityPair* Store::findEntity(const std::string& guid) const {
+  auto it = impl_->entities.find(guid);
+  return it == impl_->entities.end() ? nullptr : &it->second;
+}
+const std::unordered_map<std::string, EntityPair>& Store::entities() const { return impl_->entities; }
+const std::set<std::pair<std::string, std::string>>& Store::potentialDuplicates() const { return impl_->dups; }
+const DuplicateIndex& Store::duplicateIndex() const { return impl_->dupIndex; }
+std::optional<Json> Store::state(const std::string& key) const {
+  auto it = impl_->state.find(key);
+  if (it == impl_->state.end()) return std::nullopt;
+  return it->second;
+}
+const std::map<std::string, RejectedEvent>& Store::rejectedEvents() const { return impl_->rejected; }
+const MerkleTree& Store::merkle() const { return impl_->merkle; }
+size_t Store::merkleIndexOf(const std::string& eventGuid) const {
+  return impl_->eventIndex.at(eventGuid);  // leaf i is events()[i]: the tree follows application order
+}
+EventKey Store::maxAppliedKey() const {
+  return impl_->byKey.empty() ? EventKey{} : impl_->byKey.rbegin()->first;
+}
+size_t Store::auditPushedCount() const {
+  auto v = state(kAuditPushedKey);
+  return v && v->is_number_unsigned() ? v->get<size_t>() : 0;
+}
+const std::map<EventKey, size_t>& Store::eventsByKey() const { return impl_->byKey; }
+const std::set<size_t>& Store::outbox() const { return impl_->outbox; }
+bool Store::hasAudit(const std::string& auditGuid) const { return impl_->auditGuids.count(auditGuid) > 0; }
+std::vector<const AuditEntry*> Store::auditOfEntity(const std::string& entityGuid) const {
+  std::vector<const AuditEntry*> out;
+  auto it = impl_->auditByEntity.find(entityGuid);
+  if (it != impl_->auditByEntity.end()) {
+    for (size_t i : it->second) out.push_back(&impl_->audit[i]);
+  }
+  return out;
+}
+const EntityPair* Store::findEntityByExternalId(const std::string& externalId) const {
+  auto it = impl_->byExternalId.find(externalId);
+  return it == impl_->byExternalId.end() ? nullptr : findEntity(*it->second.begin());
+}
+size_t Store::recoveredTailBytes() const { return impl_->recoveredTail; }
+
+Storage& Store::storage() { return *impl_->storage; }
+void Store::flush(FlushCallback done) { impl_->storage->flush(std::move(done)); }
+
+void Store::markEventsSynced(const std::vector<std::string>& guids, int level) {
+  Delta d;
+  d.syncedLevel = level;
+  for (const auto& g : guids) {
+    const Event* e = findEvent(g);
+    if (e && e->syncLevel != level) d.syncedGuids.push_back(g);
+  }
+  impl_->commit(std::move(d));
+}
+
+void Store::markEntitiesSynced(const std::vector<std::string>& guids) {
+  Delta d;
+  for (const auto& g : guids) {
+    const EntityPair* p = findEntity(g);
+    if (p && p->initial != p->modified) d.entitiesSynced.push_back(g);
+  }
+  impl_->commit(std::move(d));
+}
+
+void Store::setAuditPushedCount(size_t n) {
+  Delta d;
+  d.state.emplace_back(kAuditPushedKey, n);
+  impl_->commit(std::move(d));
+}
+
+void Store::clearEvents() {
+  Delta d;
+  d.clearEvents = true;
+  impl_->commit(std::move(d));
+}
+
+void Store::clearEntities() {
+  Delta d;
+  d.clearEntities = true;
+  impl_->commit(std::move(d));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Transaction::Impl {
+  Store::Impl& store;
+  bool rebuild = false;
+  std::unordered_map<std::string, std::optional<Json>> entities;  // nullopt: deleted
+  std::vector<std::string> touched;
+  std::unordered_set<std::string> touchedSet;
+  std::vector<Event> events;
+  std::unordered_set<std::string> eventGuids;
+  std::vector<AuditEntry> audit;
+  // Keyed by the unordered pair; value = orientation to store, nullopt = remove.
+  std::map<std::pair<std::string, std::string>, std::optional<std::pair<std::string, std::string>>> dups;
+  std::map<std::string, Json> state;
+  std::map<std::string, RejectedEvent> rejected;
+
+  explicit Impl(Store::Impl& s) : store(s) {}
+
+  void touch(const std::string& guid) {
+    if (touchedSet.insert(guid).second) touched.push_back(guid);
+  }
+
+  // The staged result expressed as differences from the committed store.
+  Delta delta() const {
+    Delta d;
+    d.events = events;
+    d.audit = audit;
+    for (const auto& [k, v] : state) d.state.emplace_back(k, v);
+    for (const auto& [g, r] : rejected) d.rejected.emplace_back(g, r);
+
+    std::vector<std::string> guids = touched;
+    if (rebuild) {
+      // Everything not re-put during the rebuild is gone; sorted for a deterministic record.
+      std::vector<std::string> dropped;
+      for (const auto& [g, _] : store.entities) {
+        if (!entities.count(g)) dropped.push_back(g);
+      }
+      std::sort(dropped.begin(), dropped.end());
+      d.deletes = std::move(dropped);
+    }
+    for (const auto& g : guids) {
+      auto staged = entities.find(g);
+      if (staged == entities.end()) continue;  // touched before beginRebuild() and not since
+      auto base = store.entities.find(g);
+      if (!staged->second) {
+        if (base != store.entities.end()) d.deletes.push_back(g);
+      } else if (base == store.entities.end() || base->second.modified != *staged->second) {
+        d.puts.push_back({g, *staged->second});
+      }
+    }
+
+    for (const auto& [key, v] : dups) {
+      bool inBase = store.hasDuplicatePair(key.first, key.second);
+      if (v && !inBase) d.dupAdd.push_back(*v);
+      if (!v && inBase) d.dupRemove.push_back(key);
+    }
+    if (rebuild) {
+      for (const auto& pr : store.dups) {
+        auto it = dups.find(unordered(pr.first, pr.second));
+        if (it == dups.end()) d.dupRemove.push_back(pr);  // staged removals were handled above
+      }
+    }
+    return d;
+  }
+
+  void reset() {
+    rebuild = false;
+    entities.clear();
+    touched.clear();
+    touchedSet.clear();
+    events.clear();
+    eventGuids.clear();
+    audit.clear();
+    dups.clear();
+    state.clear();
+    rejected.clear();
+  }
+};
+
+Transaction::Transaction(Store& store) : impl_(std::make_unique<Impl>(*store.impl_)) {}
+Transaction::~Transaction() = default;
+
+std::optional<Json> Transaction::getEntity(const std::string& guid) const {
+  auto it = impl_->entities.find(guid);
+  if (it != impl_->entities.end()) return it->second;
+  if (impl_->rebuild) return std::nullopt;
+  auto base = impl_->store.entities.find(guid);
+  if (base == impl_->store.entities.end()) return std::nullopt;
+  return base->second.modified;
+}
+
+void Transaction::putEntity(const Json& entity) {
+  auto it = entity.find("guid");
+  if (it == entity.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    throw std::invalid_argument("putEntity: entity has no guid");
+  }
+  const auto& guid = it->get_ref<const std::string&>();
+  impl_->touch(guid);
+  impl_->entities[guid] = entity;
+}
+
+void Transaction::deleteEntity(const std::string& guid) {
+  impl_->touch(guid);
+  impl_->entities[guid] = std::nullopt;
+}
+
+bool Transaction::hasEvent(const std::string& guid) const {
+  return impl_->eventGuids.count(guid) || impl_->store.eventIndex.count(guid);
+}
+
+void Transaction::addEvent(const Event& event) {
+  if (hasEvent(event.guid)) return;  // a repeated guid is a no-op (SPEC §4)
+  impl_->eventGuids.insert(event.guid);
+  impl_->events.push_back(event);
+}
+
+void Transaction::addAudit(const AuditEntry& entry) { impl_->audit.push_back(entry); }
+
+void Transaction::addPotentialDuplicate(const std::string& entityGuid, const std::string& duplicateGuid) {
+  if (entityGuid == duplicateGuid) return;
+  auto& staged = impl_->dups[unordered(entityGuid, duplicateGuid)];
+  if (!staged) staged = std::make_pair(entityGuid, duplicateGuid);  // like the store: first orientation wins
+}
+
+void Transaction::removePotentialDuplicate(const std::string& a, const std::string& b) {
+  impl_->dups[unordered(a, b)] = std::nullopt;
+}
+
+void Transaction::removeDuplicatesOf(const std::string& guid) {
+  if (!impl_->rebuild) {
+    for (const auto& [a, b] : impl_->store.dups) {
+      if (a == guid || b == guid) impl_->dups[unordered(a, b)] = std::nullopt;
+    }
+  }
+  for (auto& [key, v] : impl_->dups) {
+    if (key.first == guid || key.second == guid) v = std::nullopt;
+  }
+}
+
+void Transaction::setState(const std::string& key, const Json& value) { impl_->state[key] = value; }
+
+void Transaction::addRejected(const std::string& eventGuid, const RejectedEvent& rejected) {
+  impl_->rejected[eventGuid] = rejected;
+}
+
+void Transaction::beginRebuild() {
+  impl_->rebuild = true;
+  impl_->entities.clear();
+  impl_->dups.clear();
+}
+
+const std::vector<std::string>& Transaction::touchedEntities() const { return impl_->touched; }
+
+void Transaction::commit() {
+  impl_->store.commit(impl_->delta());
+  impl_->reset();
+}
+
+}  // namespace dc

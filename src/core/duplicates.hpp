@@ -30,6 +30,7 @@ class DuplicateIndex {
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;  // shared_ptr keeps the class copyable cheaply for snapshots
+  Impl& mut();                  // copy-on-write: clones impl_ when a copy still shares it
 
  public:
   DuplicateIndex();

@@ -51,18 +51,25 @@ class EventApplierService {
   // Applies events received from the server, in order, each atomically; `statePatch` (e.g. the
   // pull cursor) is committed together with the last one so a page and its cursor are durable
   // together. Events failing to apply are recorded as rejected (source "pull") and do not stop
-  // the others. Never throws for a bad event; throws Error(STORAGE) if the store fails.
+  // the others. A failing event that parses is still stored in the log (with no effect): the
+  // server has it, so every replica must replay it in the same position, and one that arrived
+  // before an event it depends on applies when a later replay puts both in order. Unparseable
+  // events are only recorded as rejected. Pulled events are stored at least REMOTE. Events that
+  // sort before the log's end are applied with one rebuild per call. Never throws for a bad
+  // event; throws Error(STORAGE) if the store fails.
   std::vector<ApplyOutcome> applyRemoteEvents(const std::vector<Json>& events, const Json& statePatch = Json::object());
 
   // Replays the whole log in (timestamp, guid) order into fresh entities and duplicate flags.
   void rebuild();
 
+  // Custom types only: registering a built-in type (SPEC §4) throws INVALID_FORM.
   void registerEventApplier(const std::string& type, EventApplier applier);
   bool hasEventApplier(const std::string& type) const;
   std::vector<std::string> registeredTypes() const;
 
   // Hybrid logical clock for local events: max(wallClockMs, last seen event time + 1ms), as an
-  // ISO timestamp; persisted so it never goes backwards across restarts.
+  // ISO timestamp; persisted (state key "device.hlc", which survives clearEvents()) so it never
+  // goes backwards across restarts.
   std::string nextLocalTimestamp(int64_t wallClockMs);
 
   EventStore& eventStore() { return events_; }

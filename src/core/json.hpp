@@ -3,10 +3,18 @@
 // tree and byte-identical entity documents across replicas.
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
+
 namespace dc {
 using Json = nlohmann::json;
 
 // Parses untrusted JSON text; malformed text or nesting deeper than maxDepth throws
-// dc::Error(code, "<what> is not valid JSON: ...").
-Json parseJson(std::string_view text, const char* what = "input", int maxDepth = 512);
+// dc::Error(code, "<what> is not valid JSON: ..."). `code` says whose fault it is: INVALID_FORM
+// for a caller's input (default), BAD_RESPONSE for a server's body, STORAGE for a stored file.
+Json parseJson(std::string_view text, const char* what = "input", int maxDepth = 512,
+               ErrorCode code = ErrorCode::InvalidForm);
+
+// Nesting depth of a JSON value (a scalar is 0, [] or {} is 1), computed without recursion so a
+// hostile document cannot overflow the stack. Stops counting once `limit` is exceeded.
+int jsonDepth(const Json& value, int limit);
 }  // namespace dc

@@ -35,7 +35,16 @@ struct Event {
 struct EventKey {
   int64_t timeMs = 0;
   std::string guid;
-  auto operator<=>(const EventKey&) const = default;
+  // Spelled out: Emscripten 3.1.6's libc++ has no operator<=> for std::string, so a defaulted
+  // <=> is deleted there.
+  friend bool operator==(const EventKey& a, const EventKey& b) { return a.timeMs == b.timeMs && a.guid == b.guid; }
+  friend bool operator!=(const EventKey& a, const EventKey& b) { return !(a == b); }
+  friend bool operator<(const EventKey& a, const EventKey& b) {
+    return a.timeMs != b.timeMs ? a.timeMs < b.timeMs : a.guid < b.guid;
+  }
+  friend bool operator>(const EventKey& a, const EventKey& b) { return b < a; }
+  friend bool operator<=(const EventKey& a, const EventKey& b) { return !(b < a); }
+  friend bool operator>=(const EventKey& a, const EventKey& b) { return !(a < b); }
 };
 inline EventKey keyOf(const Event& e) { return {e.timeMs, e.guid}; }
 

@@ -604,6 +604,8 @@ void replayAll(Transaction& tx, Store& store, const Appliers& appliers, const st
     if (takeIncoming) {
       tx.addEvent(ev);
       if (onApplied) onApplied(ev, touched);
+    } else if (store.rejectedEvents().count(ev.guid)) {
+      tx.removeRejected(ev.guid);  // it applies in its place now: no longer reported as rejected
     }
   }
 }

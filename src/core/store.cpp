@@ -123,12 +123,13 @@ struct Delta {
   std::vector<std::pair<std::string, std::string>> dupAdd;
   std::vector<std::pair<std::string, Json>> state;  // null deletes the key
   std::vector<std::pair<std::string, RejectedEvent>> rejected;
+  std::vector<std::string> unrejected;  // rejections withdrawn: the event applies now
   std::vector<std::string> entitiesSynced;
 
   bool empty() const {
     return !clearEvents && !clearEntities && events.empty() && syncedGuids.empty() && audit.empty() &&
            deletes.empty() && puts.empty() && dupRemove.empty() && dupAdd.empty() && state.empty() &&
-           rejected.empty() && entitiesSynced.empty();
+           rejected.empty() && unrejected.empty() && entitiesSynced.empty();
   }
 
   Json toJson() const {
@@ -146,6 +147,7 @@ struct Delta {
     for (const auto& [a, b] : dupAdd) j["dupAdd"].push_back({a, b});
     for (const auto& [k, v] : state) j["state"][k] = v;
     for (const auto& [guid, r] : rejected) j["rejected"][guid] = r.toJson();
+    if (!unrejected.empty()) j["unrejected"] = unrejected;
     if (!entitiesSynced.empty()) j["entitiesSynced"] = entitiesSynced;
     return j;
   }
@@ -180,6 +182,7 @@ struct Delta {
                                                     r.value("source", "")});
       }
     }
+    d.unrejected = list("unrejected").get<std::vector<std::string>>();
     d.entitiesSynced = list("entitiesSynced").get<std::vector<std::string>>();
     return d;
   }
@@ -306,6 +309,7 @@ struct Store::Impl {
       }
     }
     for (auto& [guid, r] : d.rejected) rejected[guid] = std::move(r);
+    for (const auto& guid : d.unrejected) rejected.erase(guid);
     for (const auto& guid : d.entitiesSynced) {
       auto it = entities.find(guid);
       if (it != entities.end()) it->second.initial = it->second.modified;
@@ -521,7 +525,7 @@ struct Transaction::Impl {
   // Keyed by the unordered pair; value = orientation to store, nullopt = remove.
   std::map<std::pair<std::string, std::string>, std::optional<std::pair<std::string, std::string>>> dups;
   std::map<std::string, Json> state;
-  std::map<std::string, RejectedEvent> rejected;
+  std::map<std::string, std::optional<RejectedEvent>> rejected;  // nullopt: withdraw the rejection
 
   explicit Impl(Store::Impl& s) : store(s) {}
 
@@ -535,7 +539,10 @@ struct Transaction::Impl {
     d.events = events;
     d.audit = audit;
     for (const auto& [k, v] : state) d.state.emplace_back(k, v);
-    for (const auto& [g, r] : rejected) d.rejected.emplace_back(g, r);
+    for (const auto& [g, r] : rejected) {
+      if (r) d.rejected.emplace_back(g, *r);
+      else if (store.rejected.count(g)) d.unrejected.push_back(g);
+    }
 
     std::vector<std::string> guids = touched;
     if (rebuild) {
@@ -651,6 +658,8 @@ void Transaction::setState(const std::string& key, const Json& value) { impl_->s
 void Transaction::addRejected(const std::string& eventGuid, const RejectedEvent& rejected) {
   impl_->rejected[eventGuid] = rejected;
 }
+
+void Transaction::removeRejected(const std::string& eventGuid) { impl_->rejected[eventGuid] = std::nullopt; }
 
 void Transaction::beginRebuild() {
   impl_->rebuild = true;

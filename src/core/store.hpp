@@ -112,6 +112,8 @@ class Transaction {
   void removeDuplicatesOf(const std::string& guid);  // every pair naming guid
   void setState(const std::string& key, const Json& value);  // null value deletes the key
   void addRejected(const std::string& eventGuid, const RejectedEvent& rejected);
+  // Withdraws a recorded rejection (a stored event that a later rebuild could apply after all).
+  void removeRejected(const std::string& eventGuid);
   // Rebuild mode (convergence, SPEC §6.4): from here on the transaction's view of entities and
   // duplicates starts empty; commit() replaces the store's entities and duplicates with the
   // staged result and journals only the differences. `initial` of surviving entities is kept.

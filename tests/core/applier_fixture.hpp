@@ -19,7 +19,8 @@ namespace dctest {
 using dc::Json;
 
 struct Engine {
-  std::shared_ptr<dc::Store> store = dc::Store::open(dc::openMemoryStorage());
+  std::shared_ptr<dc::Storage> storage = dc::openMemoryStorage();  // kept so a test can reopen the journal
+  std::shared_ptr<dc::Store> store = dc::Store::open(storage);
   dc::EventStore events{store};
   dc::EntityStore entities{store};
   dc::EventApplierService service{events, entities};

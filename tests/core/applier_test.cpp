@@ -221,9 +221,13 @@ TEST_CASE("an event pulled before the one it depends on applies once that one ar
   auto log = source.events.getAllEvents();
   auto first = eng.service.applyRemoteEvents({log[1].toJson()});
   CHECK(first[0].error->code() == ErrorCode::InvalidGroup);
+  CHECK(eng.events.getRejectedEvents().size() == 1);
   auto second = eng.service.applyRemoteEvents({log[0].toJson()});
   CHECK(second[0].applied);
   CHECK(eng.dumpEntities() == source.dumpEntities());
+  // It applies now, so it is no longer reported as rejected (also after a reopen of the journal).
+  CHECK(eng.events.getRejectedEvents().empty());
+  CHECK(dc::Store::open(eng.storage)->rejectedEvents().empty());
 }
 
 TEST_CASE("duplicate flags are recomputed by a replay, resolutions replayed", "[applier][order]") {

@@ -251,7 +251,9 @@ class EventScope final : public ApplierContext {
   };
 
   void stage(const std::string& guid, std::optional<Json> before, std::optional<Json> after) {
-    if (staged_.emplace(guid, std::move(after)).second) {
+    // try_emplace, not emplace: emplace may move `after` into a node it then discards when the
+    // guid is already staged, and the assignment below would store a moved-from (null) document.
+    if (staged_.try_emplace(guid, std::move(after)).second) {
       order_.push_back(guid);
       before_.emplace(guid, std::move(before));
     } else {

@@ -259,3 +259,12 @@ TEST_CASE("nextLocalTimestamp never goes behind seen events or itself", "[applie
   eng.events.clearStore();  // the clock is device state: it survives
   CHECK(eng.service.nextLocalTimestamp(wall) == "2024-05-01T11:00:00.001Z");
 }
+
+TEST_CASE("an event that changes the same entity twice keeps the last state", "[applier]") {
+  // Regression: staging a guid a second time used to store a moved-from (null) document.
+  Engine eng;
+  eng.submit("create-group", "g", {{"name", "H"}});
+  eng.submit("add-member", "g", {{"members", Json::array({member("m", "First"), member("m", "Second")})}});
+  CHECK(eng.entity("m")["name"] == "Second");
+  CHECK(eng.entity("g")["memberIds"] == Json::array({"m"}));
+}

@@ -1,0 +1,823 @@
+// InternalSyncManager: the sync algorithm of SPEC §6.3 as a chain of continuations.
+//
+//   sync()  = refresh token if expiring -> refuse on duplicates -> push outbox -> push audit
+//             -> pull pages -> pull audit -> finish
+//
+// Every network step goes through callWithRetry (backoff on network errors and 5xx) and
+// sendOnce (one request, 401 -> auth hook -> one retry). Responses are classified into typed
+// errors in one place (classify), so every failure shape of §6.1 ends up the same way.
+#include "sync/sync_manager.hpp"
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "sync/http_util.hpp"
+
+namespace dc {
+
+namespace {
+
+// Batch sizes of §6.2: the original's documented default, and what we use once the server has
+// shown it implements the extensions (it then also pages by an opaque cursor).
+constexpr size_t kOriginalBatch = 10;
+constexpr size_t kExtendedBatch = 500;
+constexpr size_t kMaxRecordedConflicts = 200;
+
+// Sync-state keys, persisted with the store (Store::state).
+constexpr const char* kAuthTokenKey = "authToken";
+constexpr const char* kPullCursorKey = "pullCursor";
+constexpr const char* kAuditCursorKey = "auditPullCursor";
+constexpr const char* kExtensionsKey = "serverExtensions";
+constexpr const char* kLastResultKey = "lastSyncResult";
+constexpr const char* kConflictsKey = "conflicts";
+// Audit-log length at the end of the previous successful pull: entries after it are local
+// changes made since, which is what makes a pulled event a conflict (§6.5).
+constexpr const char* kConflictMarkKey = "conflictAuditMark";
+
+constexpr const char* kDuplicatesMessage = "Duplicates exist! Please resolve them before syncing.";
+
+// Anything but dc::Error thrown by the stores is a bug; report it as a failed storage step
+// (nothing half-done: each store write is one transaction).
+Error internalError(const char* during, const std::exception& e) {
+  return Error(ErrorCode::Storage, std::string("Internal error while ") + during + ": " + e.what());
+}
+
+bool isRetryable(const Error& e) {
+  return e.code() == ErrorCode::Network || (e.code() == ErrorCode::ServerError && e.httpStatus() >= 500);
+}
+
+Json emptyResult() {
+  return Json{{"pushed", 0},      {"pulled", 0},         {"applied", 0},           {"rejected", 0},
+              {"conflicts", 0},   {"rejectedEvents", Json::array()}, {"conflictList", Json::array()}};
+}
+
+std::string cursorText(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  return v.dump();
+}
+
+}  // namespace
+
+// One HTTP exchange as the algorithm sees it.
+struct ApiCall {
+  std::string method;  // "GET" | "POST"
+  std::string path;    // "/api/sync/push"
+  std::vector<std::pair<std::string, std::string>> query;  // values encoded when sent
+  std::optional<Json> body;
+  bool authenticated = true;
+  std::string secret;  // extra text that must never reach an error message (a password)
+  // Endpoint-specific check of a 2xx JSON body (shape, pull's `error` field).
+  std::function<std::optional<Error>(const Json&)> validate;
+  std::string what() const { return method + " " + path; }
+};
+
+using ReplyCallback = std::function<void(std::optional<Error>, Json body)>;
+using Next = std::function<void(std::optional<Error>)>;
+
+struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
+  enum class Op { Sync, Push, Pull };
+
+  struct Flight {
+    Op op;
+    std::vector<SyncCallback> waiters;
+  };
+
+  // What one run accumulates: the result object and the pull's view of local changes.
+  struct Run {
+    Op op;
+    Json result = emptyResult();
+    // entityGuid -> local events that touched it since the previous successful pull.
+    std::unordered_map<std::string, std::vector<std::string>> localChanges;
+  };
+  using RunPtr = std::shared_ptr<Run>;
+
+  EventStore& events;
+  EntityStore& entities;
+  EventApplierService& applier;
+  std::string baseUrl;
+  std::string token;
+  std::string configId;
+  Transport& transport;
+  Clock& clock;
+  SyncOptions opts;
+
+  SyncProgressCallback onProgress;
+  AuthRequiredHook onAuthRequired;
+  ConflictResolver resolver;
+
+  bool closed = false;
+  std::optional<Flight> running;
+  std::vector<Flight> queued;
+  std::mt19937_64 rng;
+
+  Impl(EventStore& ev, EntityStore& en, EventApplierService& ap, std::string url, std::string tok, std::string cfg,
+       Transport& tr, Clock& cl, SyncOptions o)
+      : events(ev), entities(en), applier(ap), baseUrl(std::move(url)), configId(std::move(cfg)), transport(tr),
+        clock(cl), opts(o), rng(std::random_device{}() ^ static_cast<uint64_t>(cl.nowMs())) {
+    while (!baseUrl.empty() && baseUrl.back() == '/') baseUrl.pop_back();
+    // A token given to the constructor wins; otherwise a reload stays logged in (§6.7).
+    if (!tok.empty()) setToken(tok);
+    else if (auto stored = state(kAuthTokenKey); stored && stored->is_string()) token = stored->get<std::string>();
+  }
+
+  // EventStore::store() is non-const but reading through it is; the references are not owned.
+  Store& store() const { return events.store(); }
+  std::optional<Json> state(const char* key) const { return events.getSyncState(key); }
+
+  void setToken(const std::string& t) {
+    token = t;
+    auto stored = state(kAuthTokenKey);
+    Json value = t.empty() ? Json(nullptr) : Json(t);
+    if (stored.value_or(Json(nullptr)) != value) events.setSyncState(kAuthTokenKey, value);
+  }
+
+  bool extensionsSeen() const {
+    auto v = state(kExtensionsKey);
+    return v && v->is_boolean() && v->get<bool>();
+  }
+  void noteExtensions() {
+    if (!extensionsSeen()) events.setSyncState(kExtensionsKey, true);
+  }
+  size_t pushChunkSize() const { return opts.pushChunkSize ? opts.pushChunkSize : (extensionsSeen() ? kExtendedBatch : kOriginalBatch); }
+  size_t pullLimit() const { return opts.pullLimit ? opts.pullLimit : (extensionsSeen() ? kExtendedBatch : kOriginalBatch); }
+
+  void progress(const char* phase, size_t done, std::optional<size_t> total) {
+    if (!onProgress) return;
+    Json p{{"phase", phase}, {"done", done}};
+    if (total) p["total"] = *total;
+    onProgress(p);
+  }
+
+  // ------------------------------------------------------------------ single flight ----------
+
+  void enqueue(Op op, SyncCallback done) {
+    // A call while the same operation (or a full sync, which contains both phases) runs joins it.
+    if (running && (running->op == op || running->op == Op::Sync)) {
+      running->waiters.push_back(std::move(done));
+      return;
+    }
+    if (running) {
+      auto same = std::find_if(queued.begin(), queued.end(), [&](const Flight& f) { return f.op == op; });
+      if (same != queued.end()) same->waiters.push_back(std::move(done));
+      else queued.push_back(Flight{op, {std::move(done)}});
+      return;
+    }
+    running = Flight{op, {std::move(done)}};
+    startRun(op);
+  }
+
+  void startRun(Op op) {
+    auto run = std::make_shared<Run>();
+    run->op = op;
+    auto self = shared_from_this();
+    std::vector<std::function<void(Next)>> steps;
+    steps.push_back([self](Next next) { self->refreshTokenIfExpiring(std::move(next)); });
+    if (op != Op::Pull) {
+      steps.push_back([self](Next next) { next(self->refuseOnDuplicates()); });
+      steps.push_back([self, run](Next next) { self->pushOutbox(run, std::move(next)); });
+      steps.push_back([self, run](Next next) { self->pushAuditLogs(run, std::move(next)); });
+    }
+    if (op != Op::Push) {
+      steps.push_back([self, run](Next next) { self->pullPages(run, std::move(next)); });
+      steps.push_back([self, run](Next next) { self->pullAuditLogs(run, std::move(next)); });
+    }
+    runSteps(std::make_shared<decltype(steps)>(std::move(steps)), 0, run);
+  }
+
+  void runSteps(std::shared_ptr<std::vector<std::function<void(Next)>>> steps, size_t i, RunPtr run) {
+    if (closed) return finish(run, Error(ErrorCode::Closed, "The sync manager was closed during a sync."));
+    if (i == steps->size()) return finish(run, std::nullopt);
+    auto self = shared_from_this();
+    (*steps)[i]([self, steps, i, run](std::optional<Error> err) {
+      if (err) return self->finish(run, std::move(err));
+      self->runSteps(steps, i + 1, run);
+    });
+  }
+
+  void finish(RunPtr run, std::optional<Error> err) {
+    auto complete = [self = shared_from_this(), run](std::optional<Error> e) {
+      Flight flight = std::move(*self->running);
+      self->running.reset();
+      for (auto& waiter : flight.waiters) waiter(e, run->result);
+      if (!self->running && !self->queued.empty()) {
+        Flight next = std::move(self->queued.front());
+        self->queued.erase(self->queued.begin());
+        self->running = std::move(next);
+        self->startRun(self->running->op);
+      }
+    };
+    if (closed) return complete(err);
+    try {
+      if (!err) confirmEntitiesIfAllSynced();
+      events.setSyncState(kLastResultKey, run->result);
+    } catch (const Error& e) {
+      if (!err) err = e;
+    }
+    // Report only once what this run changed is durable.
+    events.flush([complete, err](std::optional<Error> flushError) { complete(err ? err : flushError); });
+  }
+
+  // `initial` is the state the server has confirmed (SPEC §2): true for everything once nothing
+  // local is left to push.
+  void confirmEntitiesIfAllSynced() {
+    if (outboxGuids().empty()) entities.markAllEntitiesAsSynced();
+  }
+
+  // ------------------------------------------------------------------ auth (§6.7) ------------
+
+  void refreshTokenIfExpiring(Next next) {
+    auto exp = http::jwtExpiryMs(token);
+    if (!exp || *exp - clock.nowMs() > opts.tokenRefreshMarginMs || !onAuthRequired) return next(std::nullopt);
+    // Whatever the hook answers, go on: a token the server refuses comes back as a 401.
+    askForAuth("token-expiring", [next](std::optional<Error>) { next(std::nullopt); });
+  }
+
+  // Calls the hook and acts on its answer: a token, credentials to log in with, or nothing.
+  void askForAuth(const std::string& reason, Next done) {
+    if (!onAuthRequired) return done(Error(ErrorCode::Unauthorized, "Not authorized by the sync server; log in again."));
+    auto self = shared_from_this();
+    auto answered = std::make_shared<bool>(false);
+    onAuthRequired(reason, [self, answered, done](const Json& answer) {
+      if (*answered || self->closed) return;  // a hook answering twice is ignored
+      *answered = true;
+      if (answer.is_string() && !answer.get<std::string>().empty()) {
+        self->setToken(answer.get<std::string>());
+        return done(std::nullopt);
+      }
+      if (answer.is_object() && answer.contains("email") && answer.contains("password") &&
+          answer["email"].is_string() && answer["password"].is_string()) {
+        return self->loginRequest(answer["email"].get<std::string>(), answer["password"].get<std::string>(),
+                                  [done](std::optional<Error> e, Json) { done(std::move(e)); });
+      }
+      done(Error(ErrorCode::Unauthorized, "Not authorized by the sync server; log in again."));
+    });
+  }
+
+  void loginRequest(const std::string& email, const std::string& password, SyncCallback done) {
+    ApiCall call{"POST", "/api/users/login", {}, Json{{"email", email}, {"password", password}}, false, password, {}};
+    call.validate = [](const Json& body) -> std::optional<Error> {
+      if (body.is_object() && body.contains("token") && body["token"].is_string()) return std::nullopt;
+      return Error(ErrorCode::BadResponse, "The sync server's login response has no token.", 200);
+    };
+    auto self = shared_from_this();
+    callWithRetry(call, [self, done](std::optional<Error> err, Json body) {
+      if (err) return done(std::move(err), Json::object());
+      self->setToken(body["token"].get<std::string>());
+      Json result = Json::object();
+      if (body.contains("userId")) result["userId"] = body["userId"];
+      done(std::nullopt, result);
+    });
+  }
+
+  // ------------------------------------------------------------------ HTTP -------------------
+
+  HttpRequest buildRequest(const ApiCall& call) const {
+    HttpRequest req;
+    req.method = call.method;
+    req.url = baseUrl + call.path;
+    for (size_t i = 0; i < call.query.size(); ++i) {
+      req.url += (i == 0 ? "?" : "&") + call.query[i].first + "=" + http::urlEncode(call.query[i].second);
+    }
+    req.headers.emplace_back("Content-Type", "application/json");
+    if (call.authenticated && !token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
+    if (call.body) req.body = call.body->dump();
+    req.timeoutMs = opts.requestTimeoutMs;
+    return req;
+  }
+
+  // Turns any response into either a JSON body or a typed error carrying status and message.
+  std::optional<Error> classify(const ApiCall& call, const HttpResponse& resp, Json& body) const {
+    auto clean = [&](std::string text) { return http::redact(http::redact(std::move(text), token), call.secret); };
+    const std::string what = call.what();
+    if (resp.status == 0) {
+      if (resp.timedOut) return Error(ErrorCode::Network, "Request to the sync server timed out (" + what + ").");
+      std::string why = resp.networkError.empty() ? "no response" : resp.networkError;
+      return Error(ErrorCode::Network, clean("Could not reach the sync server (" + what + "): " + why));
+    }
+    if (resp.status < 200 || resp.status >= 300) {
+      ErrorCode code = resp.status == 401 ? ErrorCode::Unauthorized : ErrorCode::ServerError;
+      return Error(code,
+                   clean("Sync server answered " + std::to_string(resp.status) + " to " + what + ": " +
+                         http::serverMessage(resp.body)),
+                   resp.status);
+    }
+    try {
+      body = parseJson(resp.body, "response");
+    } catch (const std::exception& e) {
+      return Error(ErrorCode::BadResponse,
+                   "Sync server sent a response to " + what + " that is not valid JSON (status " +
+                       std::to_string(resp.status) + "; " + std::to_string(resp.body.size()) + " bytes).",
+                   resp.status);
+    }
+    // Some servers report failures with a 2xx status: {status: "error", message} or {error}
+    // (the endpoint's own check comes first: on pull, {error} means server-side duplicates).
+    auto reportedError = [&] {
+      return Error(ErrorCode::ServerError,
+                   clean("Sync server reported an error for " + what + " (status " + std::to_string(resp.status) +
+                         "): " + http::serverMessage(resp.body)),
+                   resp.status);
+    };
+    if (body.is_object() && body.value("status", Json()) == "error") return reportedError();
+    if (call.validate) {
+      if (auto err = call.validate(body)) return Error(err->code(), clean(err->what()), resp.status);
+    }
+    if (body.is_object() && body.contains("error") && !body["error"].is_null()) return reportedError();
+    return std::nullopt;
+  }
+
+  // One request; a 401 asks the auth hook once and repeats the request with the new token.
+  void sendOnce(const ApiCall& call, bool authRetried, ReplyCallback done) {
+    auto self = shared_from_this();
+    auto settled = std::make_shared<bool>(false);
+    auto inSend = std::make_shared<bool>(true);
+    auto onResponse = [self, call, authRetried, done, settled, inSend](HttpResponse resp) {
+      if (*settled) return;  // the timeout guard or the transport already answered
+      *settled = true;
+      if (*inSend) {  // a synchronous transport: continue on the next turn so loops never recurse
+        return self->clock.setTimeout(0, [self, call, authRetried, done, resp] { self->onReply(call, authRetried, done, resp); });
+      }
+      self->onReply(call, authRetried, done, resp);
+    };
+    // Guard: a transport that never answers still ends in a timeout.
+    clock.setTimeout(opts.requestTimeoutMs, [onResponse] {
+      HttpResponse timeout;
+      timeout.timedOut = true;
+      timeout.networkError = "timeout";
+      onResponse(timeout);
+    });
+    transport.send(buildRequest(call), onResponse);
+    *inSend = false;
+  }
+
+  void onReply(const ApiCall& call, bool authRetried, ReplyCallback done, const HttpResponse& resp) {
+    if (closed) return done(Error(ErrorCode::Closed, "The sync manager was closed during a sync."), Json());
+    Json body;
+    auto err = classify(call, resp, body);
+    if (err && resp.status == 401 && call.authenticated && !authRetried) {
+      auto self = shared_from_this();
+      return askForAuth("unauthorized", [self, call, done, err](std::optional<Error> authErr) {
+        if (authErr) return done(Error(ErrorCode::Unauthorized, err->what(), 401), Json());
+        self->sendOnce(call, /*authRetried=*/true, done);
+      });
+    }
+    done(std::move(err), std::move(body));
+  }
+
+  // Retries network errors and 5xx with exponential backoff; everything else is final.
+  void callWithRetry(const ApiCall& call, ReplyCallback done, int attempt = 1) {
+    auto self = shared_from_this();
+    sendOnce(call, false, [self, call, done, attempt](std::optional<Error> err, Json body) {
+      if (!err || !isRetryable(*err) || attempt >= self->opts.maxAttempts || self->closed) return done(std::move(err), std::move(body));
+      int64_t delay = self->opts.backoffBaseMs << std::min(attempt - 1, 20);
+      self->clock.setTimeout(delay, [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); });
+    });
+  }
+
+  // ------------------------------------------------------------------ duplicates -------------
+
+  std::optional<Error> refuseOnDuplicates() const {
+    if (store().potentialDuplicates().empty()) return std::nullopt;
+    return Error(ErrorCode::DuplicatesExist, kDuplicatesMessage);
+  }
+
+  // ------------------------------------------------------------------ push (§6.3 step 3) -----
+
+  // The outbox: LOCAL events in application order, minus those the server has rejected
+  // (kept and reported, never re-sent forever).
+  std::vector<std::string> outboxGuids() const {
+    const auto& rejected = store().rejectedEvents();
+    std::vector<std::string> guids;
+    for (const Event& e : events.getUnsyncedEvents()) {
+      if (!rejected.count(e.guid)) guids.push_back(e.guid);
+    }
+    return guids;
+  }
+
+  struct PushState {
+    std::vector<std::string> outbox;  // snapshot: events created meanwhile go next time
+    size_t pos = 0;
+    size_t chunk = 0;
+    bool autoChunk = false;  // grows to the large batch as soon as the server shows the extensions
+  };
+
+  void pushOutbox(RunPtr run, Next next) {
+    auto st = std::make_shared<PushState>();
+    st->outbox = outboxGuids();
+    st->chunk = pushChunkSize();
+    st->autoChunk = opts.pushChunkSize == 0;
+    pushNextChunk(run, st, std::move(next));
+  }
+
+  void pushNextChunk(RunPtr run, std::shared_ptr<PushState> st, Next next) {
+    if (st->pos >= st->outbox.size()) return next(std::nullopt);
+    std::vector<std::string> guids(st->outbox.begin() + st->pos,
+                                   st->outbox.begin() + std::min(st->outbox.size(), st->pos + st->chunk));
+    Json batch = Json::array();
+    for (const auto& g : guids) {
+      if (auto e = events.getEvent(g)) batch.push_back(e->toJson());
+    }
+    ApiCall call{"POST", "/api/sync/push", {}, Json{{"events", batch}, {"configId", configId}}, true, "", expectObject};
+    auto self = shared_from_this();
+    callWithRetry(call, [self, run, st, next, guids, batch](std::optional<Error> err, Json body) {
+      if (err && err->httpStatus() == 413 && guids.size() > 1) {  // too large: halve and retry
+        st->chunk = guids.size() / 2;
+        st->autoChunk = false;
+        return self->pushNextChunk(run, st, next);
+      }
+      if (err) return next(std::move(err));
+      try {
+        self->recordPushReply(run, batch, body);
+      } catch (const Error& e) {
+        return next(e);
+      } catch (const std::exception& e) {
+        return next(internalError("recording the push", e));
+      }
+      st->pos += guids.size();
+      if (st->autoChunk) st->chunk = self->pushChunkSize();
+      self->progress("push", st->pos, st->outbox.size());
+      self->pushNextChunk(run, st, next);
+    });
+  }
+
+  // Marks what the server accepted as REMOTE and records what it rejected. Without the §6.2
+  // `accepted`/`rejected` fields, a success accepts the whole chunk.
+  void recordPushReply(RunPtr run, const Json& batch, const Json& body) {
+    bool detailed = body.is_object() && (body.contains("accepted") || body.contains("rejected"));
+    if (detailed) noteExtensions();
+    std::set<std::string> sent;
+    for (const auto& e : batch) sent.insert(e["guid"].get<std::string>());
+
+    std::vector<std::string> accepted;
+    if (detailed && body.contains("accepted") && body["accepted"].is_array()) {
+      for (const auto& g : body["accepted"]) {
+        if (g.is_string() && sent.count(g.get<std::string>())) accepted.push_back(g.get<std::string>());
+      }
+    } else if (!detailed || !body.contains("accepted")) {
+      accepted.assign(sent.begin(), sent.end());
+    }
+
+    std::vector<RejectedEvent> rejected;
+    if (detailed && body.contains("rejected") && body["rejected"].is_array()) {
+      for (const auto& r : body["rejected"]) {
+        if (!r.is_object() || !r.contains("guid") || !r["guid"].is_string()) continue;
+        std::string guid = r["guid"].get<std::string>();
+        if (!sent.count(guid)) continue;
+        accepted.erase(std::remove(accepted.begin(), accepted.end(), guid), accepted.end());
+        auto ev = std::find_if(batch.begin(), batch.end(), [&](const Json& e) { return e["guid"] == guid; });
+        rejected.push_back(RejectedEvent{*ev, r.value("code", std::string("REJECTED")),
+                                         r.value("message", std::string("Rejected by the sync server")), "push"});
+      }
+    }
+    if (!rejected.empty()) {
+      Transaction tx(store());
+      for (const auto& r : rejected) tx.addRejected(r.event["guid"].get<std::string>(), r);
+      tx.commit();
+      for (const auto& r : rejected) addRejectedToResult(run, r);
+    }
+    if (!accepted.empty()) store().markEventsSynced(accepted, REMOTE);
+    run->result["pushed"] = run->result["pushed"].get<size_t>() + accepted.size();
+  }
+
+  void addRejectedToResult(RunPtr run, const RejectedEvent& r) {
+    run->result["rejected"] = run->result["rejected"].get<size_t>() + 1;
+    run->result["rejectedEvents"].push_back(r.toJson());
+  }
+
+  // ------------------------------------------------------------------ audit logs -------------
+
+  void pushAuditLogs(RunPtr run, Next next) {
+    size_t from = store().auditPushedCount();
+    size_t total = store().auditLog().size();
+    if (from >= total) return next(std::nullopt);
+    size_t to = std::min(total, from + pushChunkSize());
+    Json entries = Json::array();
+    for (size_t i = from; i < to; ++i) entries.push_back(store().auditLog()[i].toJson());
+    ApiCall call{"POST", "/api/sync/push/audit-logs", {}, Json{{"auditLogs", entries}, {"configId", configId}}, true, "",
+                 expectObject};
+    auto self = shared_from_this();
+    callWithRetry(call, [self, run, next, to, total](std::optional<Error> err, Json) {
+      if (err) return next(std::move(err));
+      self->store().setAuditPushedCount(to);
+      self->progress("audit", to, total);
+      self->pushAuditLogs(run, next);
+    });
+  }
+
+  void pullAuditLogs(RunPtr run, Next next) {
+    auto since = state(kAuditCursorKey);
+    ApiCall call{"GET", "/api/sync/pull/audit-logs", {{"since", since ? cursorText(*since) : ""}, {"configId", configId}},
+                 std::nullopt, true, "", {}};
+    call.validate = [](const Json& body) -> std::optional<Error> {
+      if (body.is_array()) return std::nullopt;
+      return Error(ErrorCode::BadResponse, "The sync server's audit-log response is not a list.");
+    };
+    auto self = shared_from_this();
+    callWithRetry(call, [self, run, next](std::optional<Error> err, Json body) {
+      if (err) return next(std::move(err));
+      try {
+        self->saveAuditPage(body);
+      } catch (const Error& e) {
+        return next(e);
+      }
+      self->progress("audit", body.size(), std::nullopt);
+      next(std::nullopt);
+    });
+  }
+
+  void saveAuditPage(const Json& body) {
+    std::vector<AuditEntry> entries;
+    std::string newest;
+    for (const auto& j : body) {
+      try {
+        entries.push_back(AuditEntry::fromJson(j));
+        newest = std::max(newest, entries.back().timestamp);
+      } catch (const std::exception&) {
+        // A malformed audit entry is the server's problem; it must not block sync.
+      }
+    }
+    if (entries.empty()) return;
+    // Entries that came from the server need no push back: skip them when nothing local waits.
+    size_t before = store().auditLog().size();
+    bool nothingPending = store().auditPushedCount() == before;
+    auto mark = state(kConflictMarkKey);
+    events.saveAuditLogs(entries);
+    if (nothingPending) store().setAuditPushedCount(store().auditLog().size());
+    // Server entries are not local changes: keep them out of the next conflict window.
+    if (mark && mark->is_number_unsigned() && mark->get<size_t>() == before) {
+      events.setSyncState(kConflictMarkKey, store().auditLog().size());
+    }
+    events.setSyncState(kAuditCursorKey, newest);
+  }
+
+  // ------------------------------------------------------------------ pull (§6.3 step 5) -----
+
+  void pullPages(RunPtr run, Next next) {
+    run->localChanges = localChangesSinceLastPull();
+    pullNextPage(run, std::move(next));
+  }
+
+  void pullNextPage(RunPtr run, Next next) {
+    auto stored = state(kPullCursorKey);
+    std::string since = stored ? cursorText(*stored) : "";
+    ApiCall call{"GET",
+                 "/api/sync/pull",
+                 {{"since", since}, {"configId", configId}, {"limit", std::to_string(pullLimit())}},
+                 std::nullopt,
+                 true,
+                 "",
+                 validatePullPage};
+    auto self = shared_from_this();
+    callWithRetry(call, [self, run, next, since](std::optional<Error> err, Json body) {
+      if (err) return next(std::move(err));
+      bool more = false;
+      try {
+        more = self->applyPage(run, since, body);
+      } catch (const Error& e) {
+        return next(e);
+      } catch (const std::exception& e) {  // a core bug must not unwind through the event loop
+        return next(internalError("applying pulled events", e));
+      }
+      self->progress("pull", run->result["pulled"].get<size_t>(), std::nullopt);
+      if (more) return self->pullNextPage(run, next);
+      self->events.setSyncState(kConflictMarkKey, self->store().auditLog().size());
+      next(std::nullopt);
+    });
+  }
+
+  static std::optional<Error> expectObject(const Json& body) {
+    if (body.is_object()) return std::nullopt;
+    return Error(ErrorCode::BadResponse, "The sync server's response is not a JSON object.");
+  }
+
+  static std::optional<Error> validatePullPage(const Json& body) {
+    if (body.is_object() && body.contains("error")) {
+      // The original server refuses to serve pulls while it holds unresolved duplicates.
+      return Error(ErrorCode::DuplicatesExist, "The sync server refused the pull: " + http::serverMessage(body.dump()));
+    }
+    if (!body.is_object() || !body.contains("events") || !body["events"].is_array()) {
+      return Error(ErrorCode::BadResponse, "The sync server's pull response has no event list.");
+    }
+    return std::nullopt;
+  }
+
+  // Applies one page with its cursor in the same transaction; returns whether to ask for more.
+  bool applyPage(RunPtr run, const std::string& since, const Json& body) {
+    const Json& page = body["events"];
+    bool hasServerCursor = body.contains("cursor") && !body["cursor"].is_null();
+    bool hasNext = body.contains("nextCursor") && !body["nextCursor"].is_null();
+    // §6.2: the server's opaque cursor beats the original's timestamp cursor.
+    std::string cursor = since;
+    if (hasServerCursor) cursor = cursorText(body["cursor"]);
+    else if (hasNext) cursor = cursorText(body["nextCursor"]);
+    else if (!page.empty() && page.back().is_object() && page.back().contains("timestamp")) cursor = cursorText(page.back()["timestamp"]);
+
+    std::vector<Json> fresh;
+    for (const auto& e : page) {
+      Json ev = e;
+      if (ev.is_object()) {
+        if (ev.contains("guid") && ev["guid"].is_string() && events.isEventExisted(ev["guid"].get<std::string>())) continue;
+        if (!ev.contains("syncLevel") || !ev["syncLevel"].is_number() || ev["syncLevel"].get<int>() < REMOTE) ev["syncLevel"] = REMOTE;
+      }
+      fresh.push_back(std::move(ev));
+    }
+    Json patch{{kPullCursorKey, cursor}};
+    if (hasServerCursor && !extensionsSeen()) patch[kExtensionsKey] = true;
+
+    auto conflicts = detectConflicts(run, fresh);
+    if (fresh.empty()) {
+      for (auto& [key, value] : patch.items()) events.setSyncState(key, value);
+    } else {
+      for (const auto& outcome : applier.applyRemoteEvents(fresh, patch)) tally(run, outcome, fresh);
+    }
+    run->result["pulled"] = run->result["pulled"].get<size_t>() + page.size();
+    recordConflicts(run, conflicts);
+    // Stop on the last page, and on a server that would make us ask for the same page forever.
+    return hasNext && !page.empty() && cursor != since;
+  }
+
+  void tally(RunPtr run, const ApplyOutcome& outcome, const std::vector<Json>& fresh) {
+    if (outcome.applied) run->result["applied"] = run->result["applied"].get<size_t>() + 1;
+    if (!outcome.error) return;
+    auto ev = std::find_if(fresh.begin(), fresh.end(), [&](const Json& e) { return e.is_object() && e.value("guid", "") == outcome.eventGuid; });
+    addRejectedToResult(run, RejectedEvent{ev == fresh.end() ? Json(nullptr) : *ev, outcome.error->codeName(),
+                                           outcome.error->what(), "pull"});
+  }
+
+  // ------------------------------------------------------------------ conflicts (§6.5) -------
+
+  static std::vector<std::string> entitiesTouchedBy(const Json& ev) {
+    std::vector<std::string> out;
+    if (!ev.is_object()) return out;
+    if (ev.contains("entityGuid") && ev["entityGuid"].is_string()) out.push_back(ev["entityGuid"].get<std::string>());
+    const Json data = ev.value("data", Json::object());
+    if (!data.is_object()) return out;
+    if (data.contains("members") && data["members"].is_array()) {
+      for (const auto& m : data["members"]) {
+        if (m.is_object() && m.contains("guid") && m["guid"].is_string()) out.push_back(m["guid"].get<std::string>());
+      }
+    }
+    if (data.contains("memberId") && data["memberId"].is_string()) out.push_back(data["memberId"].get<std::string>());
+    return out;
+  }
+
+  static std::set<std::string> fieldsOf(const Json& ev) {
+    std::set<std::string> fields;
+    if (!ev.is_object() || !ev.contains("data") || !ev["data"].is_object()) return fields;
+    for (auto& [key, value] : ev["data"].items()) {
+      if (key != "members") fields.insert(key);
+    }
+    return fields;
+  }
+
+  // Entities changed here since the previous successful pull, read from the audit log
+  // (eventGuid -> entityGuid), so it also covers members and cascades.
+  std::unordered_map<std::string, std::vector<std::string>> localChangesSinceLastPull() const {
+    std::unordered_map<std::string, std::vector<std::string>> changes;
+    auto mark = state(kConflictMarkKey);
+    const auto& log = store().auditLog();
+    size_t from = mark && mark->is_number_unsigned() ? mark->get<size_t>() : 0;  // never pulled: all of it
+    for (size_t i = std::min(from, log.size()); i < log.size(); ++i) {
+      auto& list = changes[log[i].entityGuid];
+      if (std::find(list.begin(), list.end(), log[i].eventGuid) == list.end()) list.push_back(log[i].eventGuid);
+    }
+    return changes;
+  }
+
+  std::vector<Json> detectConflicts(RunPtr run, const std::vector<Json>& fresh) const {
+    std::vector<Json> conflicts;
+    for (const auto& remote : fresh) {
+      for (const auto& entityGuid : entitiesTouchedBy(remote)) {
+        auto local = run->localChanges.find(entityGuid);
+        if (local == run->localChanges.end()) continue;
+        Json conflict{{"entityGuid", entityGuid},    {"remoteEventGuid", remote.value("guid", "")},
+                      {"remoteEvent", remote},       {"localEventGuids", Json::array()},
+                      {"localEvents", Json::array()}, {"fields", Json::array()}};
+        std::set<std::string> remoteFields = fieldsOf(remote);
+        std::set<std::string> both;
+        for (const auto& guid : local->second) {
+          auto ev = events.getEvent(guid);
+          if (!ev) continue;
+          Json localJson = ev->toJson();
+          conflict["localEventGuids"].push_back(guid);
+          conflict["localEvents"].push_back(localJson);
+          for (const auto& f : fieldsOf(localJson)) {
+            if (remoteFields.count(f)) both.insert(f);
+          }
+        }
+        if (conflict["localEventGuids"].empty()) continue;
+        for (const auto& f : both) conflict["fields"].push_back(f);
+        conflicts.push_back(std::move(conflict));
+      }
+    }
+    return conflicts;
+  }
+
+  // Reports and records conflicts; a resolver's choice becomes a new local event.
+  void recordConflicts(RunPtr run, std::vector<Json>& conflicts) {
+    if (conflicts.empty()) return;
+    for (auto& conflict : conflicts) {
+      if (resolver) resolveConflict(conflict);
+      run->result["conflicts"] = run->result["conflicts"].get<size_t>() + 1;
+      run->result["conflictList"].push_back(conflict);
+    }
+    Json recorded = state(kConflictsKey).value_or(Json::array());
+    if (!recorded.is_array()) recorded = Json::array();
+    for (Json c : conflicts) {  // the events themselves are in the log: keep the record small
+      c.erase("localEvents");
+      c.erase("remoteEvent");
+      recorded.push_back(std::move(c));
+    }
+    if (recorded.size() > kMaxRecordedConflicts) {
+      recorded.erase(recorded.begin(), recorded.begin() + static_cast<long>(recorded.size() - kMaxRecordedConflicts));
+    }
+    events.setSyncState(kConflictsKey, recorded);
+  }
+
+  void resolveConflict(Json& conflict) {
+    std::optional<Json> choice;
+    try {
+      choice = resolver(conflict);
+    } catch (const std::exception& e) {
+      conflict["resolutionError"] = std::string("The conflict resolver failed: ") + e.what();
+      return;
+    }
+    if (!choice || !choice->is_object()) return;
+    Json form = *choice;
+    if (!form.contains("guid")) form["guid"] = newGuid();
+    if (!form.contains("entityGuid")) form["entityGuid"] = conflict["entityGuid"];
+    if (!form.contains("timestamp")) form["timestamp"] = applier.nextLocalTimestamp(clock.nowMs());
+    if (!form.contains("userId") && !conflict["localEvents"].empty()) form["userId"] = conflict["localEvents"].back()["userId"];
+    form["syncLevel"] = LOCAL;
+    try {
+      applier.submitForm(form);
+      conflict["resolutionEventGuid"] = form["guid"];
+    } catch (const Error& e) {
+      conflict["resolutionError"] = e.what();
+    }
+  }
+
+  std::string newGuid() {
+    // UUID v4 text from 128 random bits.
+    uint64_t hi = rng(), lo = rng();
+    hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
+    lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+    static const char* hex = "0123456789abcdef";
+    std::string s;
+    for (int i = 60; i >= 0; i -= 4) s += hex[(hi >> i) & 15];
+    for (int i = 60; i >= 0; i -= 4) s += hex[(lo >> i) & 15];
+    return s.substr(0, 8) + "-" + s.substr(8, 4) + "-" + s.substr(12, 4) + "-" + s.substr(16, 4) + "-" + s.substr(20);
+  }
+};
+
+// ---------------------------------------------------------------------- public API ----------
+
+InternalSyncManager::InternalSyncManager(EventStore& eventStore, EntityStore& entityStore, EventApplierService& applier,
+                                         std::string syncServerUrl, std::string authToken, std::string configId,
+                                         Transport& transport, Clock& clock, SyncOptions options)
+    : impl_(std::make_shared<Impl>(eventStore, entityStore, applier, std::move(syncServerUrl), std::move(authToken),
+                                   std::move(configId), transport, clock, options)) {}
+
+InternalSyncManager::~InternalSyncManager() {
+  // Continuations still in flight hold the Impl; they see `closed` and stop touching the stores.
+  impl_->closed = true;
+}
+
+bool InternalSyncManager::isSyncing() const { return impl_->running.has_value(); }
+
+void InternalSyncManager::login(const std::string& email, const std::string& password, SyncCallback done) {
+  impl_->loginRequest(email, password, std::move(done));
+}
+void InternalSyncManager::setAuthToken(const std::string& token) { impl_->setToken(token); }
+bool InternalSyncManager::hasAuthToken() const { return !impl_->token.empty(); }
+void InternalSyncManager::logout() { impl_->setToken(""); }
+
+size_t InternalSyncManager::getUnsyncedEventsCount() const { return impl_->outboxGuids().size(); }
+bool InternalSyncManager::hasUnsyncedEvents() const { return getUnsyncedEventsCount() > 0; }
+bool InternalSyncManager::checkIfDuplicatesExist() const { return !impl_->store().potentialDuplicates().empty(); }
+
+void InternalSyncManager::sync(SyncCallback done) { impl_->enqueue(Impl::Op::Sync, std::move(done)); }
+void InternalSyncManager::pushToRemote(SyncCallback done) { impl_->enqueue(Impl::Op::Push, std::move(done)); }
+void InternalSyncManager::pullFromRemote(SyncCallback done) { impl_->enqueue(Impl::Op::Pull, std::move(done)); }
+
+void InternalSyncManager::setProgressCallback(SyncProgressCallback fn) { impl_->onProgress = std::move(fn); }
+void InternalSyncManager::setAuthRequiredHook(AuthRequiredHook fn) { impl_->onAuthRequired = std::move(fn); }
+void InternalSyncManager::setConflictResolver(ConflictResolver fn) { impl_->resolver = std::move(fn); }
+
+const SyncOptions& InternalSyncManager::options() const { return impl_->opts; }
+void InternalSyncManager::setOptions(const SyncOptions& options) { impl_->opts = options; }
+
+Json InternalSyncManager::getSyncState() const {
+  Json rejected = Json::array();
+  for (const auto& [guid, r] : impl_->store().rejectedEvents()) rejected.push_back(r.toJson());
+  return Json{{"cursor", impl_->state(kPullCursorKey).value_or(Json(""))},
+              {"serverExtensions", impl_->extensionsSeen()},
+              {"lastResult", impl_->state(kLastResultKey).value_or(Json(nullptr))},
+              {"conflicts", impl_->state(kConflictsKey).value_or(Json::array())},
+              {"rejectedEvents", rejected}};
+}
+
+}  // namespace dc

@@ -4,34 +4,47 @@
 
 namespace dc {
 
-// levels_[k+1][i] = H(levels_[k][2i] || levels_[k][2i+1]), or levels_[k][2i] carried up when it
-// has no right sibling. Appending a leaf only changes the last node of every level above it.
-void MerkleTree::append(const Digest& leaf) {
-  if (levels_.empty()) levels_.emplace_back();
-  levels_[0].push_back(leaf);
-  for (size_t k = 0; levels_[k].size() > 1; ++k) {
-    const auto& level = levels_[k];
-    size_t parentIndex = (level.size() - 1) / 2;
-    size_t left = 2 * parentIndex;
-    Digest parent = left + 1 < level.size() ? sha256Pair(level[left], level[left + 1]) : level[left];
-    if (levels_.size() == k + 1) levels_.emplace_back();
-    auto& up = levels_[k + 1];  // `level` may dangle after emplace_back; not used below
-    if (up.size() == parentIndex) {
-      up.push_back(parent);
-    } else {
-      up[parentIndex] = parent;
-    }
-  }
+// Level k+1 node i = H(level k node 2i || node 2i+1), or node 2i carried up when it has no right
+// sibling. Leaves appended since the last settle() only change nodes from index settled_/2^k on
+// at level k, so those are the only ones recomputed.
+void MerkleTree::append(const Digest& leaf) { leaves_.push_back(leaf); }
+
+void MerkleTree::clear() {
+  leaves_.clear();
+  upper_.clear();
+  settled_ = 0;
 }
 
-void MerkleTree::clear() { levels_.clear(); }
+size_t MerkleTree::size() const { return leaves_.size(); }
 
-size_t MerkleTree::size() const { return levels_.empty() ? 0 : levels_[0].size(); }
+void MerkleTree::settle() const {
+  if (settled_ == leaves_.size()) return;
+  size_t from = settled_;  // first node of level k that changed
+  for (size_t k = 0;; ++k) {
+    if (upper_.size() == k) upper_.emplace_back();  // may move upper_: take references after it
+    const auto& level = k == 0 ? leaves_ : upper_[k - 1];
+    if (level.size() <= 1) {
+      upper_.resize(k);  // nothing above the root
+      break;
+    }
+    auto& up = upper_[k];
+    size_t n = (level.size() + 1) / 2;
+    up.resize(n);
+    for (size_t i = from / 2; i < n; ++i) {
+      size_t left = 2 * i;
+      up[i] = left + 1 < level.size() ? sha256Pair(level[left], level[left + 1]) : level[left];
+    }
+    from /= 2;
+  }
+  settled_ = leaves_.size();
+}
 
 std::string MerkleTree::rootHex() const {
-  if (levels_.empty() || levels_[0].empty()) return "";
-  // The first level holding a single node is the root (higher levels never exist: sizes only grow).
-  for (const auto& level : levels_) {
+  if (leaves_.empty()) return "";
+  settle();
+  // The first level holding a single node is the root (sizes only grow, so no stale level above it).
+  if (leaves_.size() == 1) return toHex(leaves_[0]);
+  for (const auto& level : upper_) {
     if (level.size() == 1) return toHex(level[0]);
   }
   return "";  // unreachable: the top level always has one node
@@ -39,12 +52,15 @@ std::string MerkleTree::rootHex() const {
 
 std::vector<ProofStep> MerkleTree::proof(size_t leafIndex) const {
   if (leafIndex >= size()) throw std::out_of_range("Merkle leaf index out of range");
+  settle();
   std::vector<ProofStep> steps;
   size_t i = leafIndex;
-  for (size_t k = 0; levels_[k].size() > 1; ++k) {
+  for (size_t k = 0;; ++k) {
+    const auto& level = k == 0 ? leaves_ : upper_[k - 1];
+    if (level.size() <= 1) break;
     size_t sibling = i ^ 1;
-    if (sibling < levels_[k].size()) {
-      steps.push_back({toHex(levels_[k][sibling]), sibling < i});
+    if (sibling < level.size()) {
+      steps.push_back({toHex(level[sibling]), sibling < i});
     }  // else: carried up unchanged, no step
     i /= 2;
   }

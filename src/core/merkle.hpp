@@ -1,7 +1,8 @@
 #pragma once
 // Incremental Merkle tree of SPEC §5: leaf = SHA-256(canonical event JSON), parent =
 // SHA-256(left || right) over raw digests, an odd node is carried up unchanged; root in hex.
-// append() is O(log n): the tree keeps every level's nodes and recomputes one path.
+// append() only stores the leaf: the levels above are brought up to date when a root or a proof
+// is asked for (once per sync, not once per event), re-hashing only the paths of new leaves.
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +28,11 @@ class MerkleTree {
   static bool verify(const Digest& leaf, const std::vector<ProofStep>& proof, const std::string& rootHex);
 
  private:
-  std::vector<std::vector<Digest>> levels_;  // levels_[0] = leaves
+  void settle() const;  // recomputes the levels above the leaves added since the last read
+
+  std::vector<Digest> leaves_;
+  mutable std::vector<std::vector<Digest>> upper_;  // upper_[k] = level k + 1
+  mutable size_t settled_ = 0;                      // leaves covered by upper_
 };
 
 }  // namespace dc

@@ -53,6 +53,25 @@ TEST_CASE("Merkle tree: root equals a from-scratch build, every proof verifies, 
   CHECK(tree.rootHex() == "");
 }
 
+TEST_CASE("Merkle tree: many appends between reads (lazy upper levels) give the from-scratch root", "[merkle]") {
+  dc::MerkleTree tree;
+  std::vector<dc::Digest> leaves;
+  int next = 0;
+  for (int batch : {3, 7, 16, 1, 33, 2, 64, 5}) {
+    for (int j = 0; j < batch; ++j) {
+      tree.append(leaf(next));
+      leaves.push_back(leaf(next++));
+    }
+    INFO("after a batch of " << batch << ", n = " << leaves.size());
+    const std::string root = tree.rootHex();
+    REQUIRE(root == rootFromScratch(leaves));
+    for (size_t i = 0; i < leaves.size(); i += 7) CHECK(dc::MerkleTree::verify(leaves[i], tree.proof(i), root));
+  }
+  tree.clear();
+  tree.append(leaf(1000));
+  CHECK(tree.rootHex() == rootFromScratch({leaf(1000)}));  // clear() also forgets the upper levels
+}
+
 TEST_CASE("EventStore proofs: stored events verify, tampered and unstored ones do not", "[merkle][event-store]") {
   Opened db(dc::openMemoryStorage());
   std::vector<dc::Event> stored;

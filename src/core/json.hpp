@@ -17,4 +17,12 @@ Json parseJson(std::string_view text, const char* what = "input", int maxDepth =
 // Nesting depth of a JSON value (a scalar is 0, [] or {} is 1), computed without recursion so a
 // hostile document cannot overflow the stack. Stops counting once `limit` is exceeded.
 int jsonDepth(const Json& value, int limit);
+
+// Streaming output for the hot paths (journal records, canonical event JSON): appends to `out`
+// without building a Json tree first, byte-identical to Json::dump() of the same value.
+// Invalid UTF-8 throws (Json::type_error 316), or becomes U+FFFD with replaceInvalid.
+void appendJson(std::string& out, const Json& value, bool replaceInvalid = false);
+// A JSON string literal, escaped exactly as Json::dump() escapes it. Returns false (out
+// unchanged) when `s` is not valid UTF-8.
+bool appendJsonString(std::string& out, std::string_view s);
 }  // namespace dc

@@ -185,6 +185,7 @@ void makeDirectories(const std::string& path) {
 class DirectoryStorage final : public Storage {
  public:
   DirectoryStorage(std::string dir, PlatformFlush platform) : dir_(std::move(dir)), commit_(std::move(platform)) {}
+  ~DirectoryStorage() override { closeAppendFd(); }
 
   std::vector<std::string> list() override {
     DIR* d = ::opendir(dir_.c_str());
@@ -227,15 +228,27 @@ class DirectoryStorage final : public Storage {
     return data;
   }
 
+  // The journal appends to one segment at a time: its descriptor stays open between appends
+  // (open + close per record cost more than the write, above all through Node's fs in wasm).
   void append(const std::string& name, std::string_view bytes) override {
     std::string p = path(name);
-    Fd f(::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0666));
-    if (f.fd < 0) throw storageError("cannot open " + p + " for appending", errno);
+    if (appendFd_ < 0 || appendName_ != name) {
+      closeAppendFd();
+      appendFd_ = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0666);
+      if (appendFd_ < 0) throw storageError("cannot open " + p + " for appending", errno);
+      appendName_ = name;
+    }
     commit_.markDirty(name);  // before writing: a partial write must still be flushed or undone
-    writeAll(f.fd, bytes, p);
+    try {
+      writeAll(appendFd_, bytes, p);
+    } catch (...) {
+      closeAppendFd();  // reopened next time: the caller may truncate or remove the file meanwhile
+      throw;
+    }
   }
 
   void replace(const std::string& name, std::string_view bytes) override {
+    if (name == appendName_) closeAppendFd();
     std::string p = path(name), tmp = p + ".tmp";
     {
       Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666));
@@ -249,6 +262,7 @@ class DirectoryStorage final : public Storage {
   }
 
   void truncate(const std::string& name, size_t size) override {
+    if (name == appendName_) closeAppendFd();
     std::string p = path(name);
     Fd f(::open(p.c_str(), O_WRONLY));
     if (f.fd < 0) throw storageError("cannot open " + p + " to truncate it", errno);
@@ -257,6 +271,7 @@ class DirectoryStorage final : public Storage {
   }
 
   void remove(const std::string& name) override {
+    if (name == appendName_) closeAppendFd();
     std::string p = path(name);
     if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw storageError("cannot remove " + p, errno);
     commit_.forget(name);
@@ -268,6 +283,14 @@ class DirectoryStorage final : public Storage {
  private:
   std::string dir_;
   GroupCommit commit_;
+  int appendFd_ = -1;
+  std::string appendName_;
+
+  void closeAppendFd() noexcept {
+    if (appendFd_ >= 0) ::close(appendFd_);
+    appendFd_ = -1;
+    appendName_.clear();
+  }
 
   std::string path(const std::string& name) const { return dir_ + "/" + checkedName(name); }
 };

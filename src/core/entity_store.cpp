@@ -18,19 +18,19 @@ EntityStore::EntityStore(std::shared_ptr<Store> store) : store_(std::move(store)
 std::optional<EntityPair> EntityStore::getEntity(const std::string& guid) const {
   const EntityPair* p = store_->findEntity(guid);
   if (!p) return std::nullopt;
-  return *p;
+  return p->filled();
 }
 
 std::optional<EntityPair> EntityStore::getEntityByExternalId(const std::string& externalId) const {
   const EntityPair* p = store_->findEntityByExternalId(externalId);
   if (!p) return std::nullopt;
-  return *p;
+  return p->filled();
 }
 
 std::vector<EntityPair> EntityStore::getAllEntities() const {
   std::vector<EntityPair> out;
   out.reserve(store_->entities().size());
-  for (const auto& [_, p] : store_->entities()) out.push_back(p);
+  for (const auto& [_, p] : store_->entities()) out.push_back(p.filled());
   return sortedByGuid(std::move(out));
 }
 
@@ -38,7 +38,7 @@ std::vector<EntityPair> EntityStore::searchEntities(const Json& criteria) const 
   validateSearchCriteria(criteria);  // bad criteria are an error, not an empty result (SPEC §5)
   std::vector<EntityPair> out;
   for (const auto& [_, p] : store_->entities()) {
-    if (matchesCriteria(p.modified, criteria)) out.push_back(p);
+    if (matchesCriteria(p.modified, criteria)) out.push_back(p.filled());
   }
   return sortedByGuid(std::move(out));
 }
@@ -54,7 +54,7 @@ std::vector<EntityPair> EntityStore::getModifiedEntitiesSince(const std::string&
     auto it = p.modified.find("lastUpdated");
     std::optional<int64_t> ms;
     if (it != p.modified.end() && it->is_string()) ms = parseTimestamp(it->get_ref<const std::string&>());
-    if (!after || (ms && *ms > *after)) out.push_back(p);
+    if (!after || (ms && *ms > *after)) out.push_back(p.filled());
   }
   return sortedByGuid(std::move(out));
 }

@@ -47,11 +47,36 @@ Json Event::toJson() const {
               {"timestamp", timestamp}, {"userId", userId},         {"syncLevel", syncLevel}};
 }
 
-std::string Event::canonicalJson() const {
+std::string Event::canonicalJson(bool strictUtf8) const {
+  // Written field by field in nlohmann's sorted key order, byte-identical to dumping the Json
+  // object (the slow path below) without copying `data`; `replace` keeps hashing total even for
+  // bad UTF-8.
+  std::string out;
+  out.reserve(256);
+  out += "{\"data\":";
+  dc::appendJson(out, data, !strictUtf8);
+  bool ok = true;
+  for (auto [key, value] : {std::pair<const char*, const std::string*>{",\"entityGuid\":", &entityGuid},
+                            {",\"guid\":", &guid},
+                            {",\"timestamp\":", &timestamp},
+                            {",\"type\":", &type},
+                            {",\"userId\":", &userId}}) {
+    out += key;
+    ok = ok && appendJsonString(out, *value);
+  }
+  out += '}';
+  if (ok) return out;
   Json j{{"guid", guid}, {"entityGuid", entityGuid}, {"type", type},
          {"data", data}, {"timestamp", timestamp},   {"userId", userId}};
-  // Keys are sorted by nlohmann's std::map; `replace` keeps hashing total even for bad UTF-8.
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, strictUtf8 ? Json::error_handler_t::strict : Json::error_handler_t::replace);
+}
+
+void Event::appendJson(std::string& out) const {
+  std::string canonical = canonicalJson(true);
+  out.append(canonical, 0, canonical.size() - 1);  // reopen the object: syncLevel is not canonical
+  out += ",\"syncLevel\":";
+  out += std::to_string(syncLevel);
+  out += '}';
 }
 
 Event Event::fromJson(const Json& form) {
@@ -114,7 +139,7 @@ std::vector<std::string> memberIds(const Json& e) {
 
 }  // namespace entity
 
-Json EntityPair::toJson() const { return Json{{"guid", guid}, {"initial", initial}, {"modified", modified}}; }
+Json EntityPair::toJson() const { return Json{{"guid", guid}, {"initial", initialState()}, {"modified", modified}}; }
 
 EntityPair EntityPair::fromJson(const Json& j) {
   requireObject(j, "Entity pair");
@@ -131,6 +156,24 @@ Json AuditEntry::toJson() const {
   return Json{{"guid", guid},           {"timestamp", timestamp},   {"userId", userId},
               {"action", action},       {"eventGuid", eventGuid},   {"entityGuid", entityGuid},
               {"changes", changes},     {"signature", signature}};
+}
+
+void AuditEntry::appendJson(std::string& out) const {
+  auto field = [&](const char* key, const std::string& value) {
+    out += key;
+    if (!appendJsonString(out, value)) Json(value).dump();  // throws type_error 316, like dump()
+  };
+  out += "{\"action\":";
+  if (!appendJsonString(out, action)) Json(action).dump();
+  out += ",\"changes\":";
+  dc::appendJson(out, changes);
+  field(",\"entityGuid\":", entityGuid);
+  field(",\"eventGuid\":", eventGuid);
+  field(",\"guid\":", guid);
+  field(",\"signature\":", signature);
+  field(",\"timestamp\":", timestamp);
+  field(",\"userId\":", userId);
+  out += '}';
 }
 
 AuditEntry AuditEntry::fromJson(const Json& j) {

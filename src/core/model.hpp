@@ -24,8 +24,12 @@ struct Event {
 
   // Wire/API shape {guid, entityGuid, type, data, timestamp, userId, syncLevel}.
   Json toJson() const;
+  // The same document written as JSON text onto `out` (no copy of `data`). Throws
+  // Json::type_error on invalid UTF-8.
+  void appendJson(std::string& out) const;
   // Canonical form hashed by the Merkle tree: keys sorted, local-only fields (syncLevel) left out.
-  std::string canonicalJson() const;
+  // Invalid UTF-8 becomes U+FFFD, or throws Json::type_error with strictUtf8 (for storing).
+  std::string canonicalJson(bool strictUtf8 = false) const;
   // Validates per SPEC §4 (order and messages exact) and normalises the timestamp.
   // Throws dc::Error(INVALID_FORM, ...). syncLevel defaults to LOCAL when absent.
   static Event fromJson(const Json& form);
@@ -60,8 +64,17 @@ std::vector<std::string> memberIds(const Json& e);
 
 struct EntityPair {
   std::string guid;
-  Json initial;   // state last confirmed by the server (or first local state)
+  // State last confirmed by the server (or the first local state). Inside the store a null
+  // `initial` means "the same as modified", the usual case (unchanged since created or
+  // confirmed), so the document is held once; EntityStore hands out copies with it filled in.
+  Json initial;
   Json modified;  // current state
+  const Json& initialState() const { return initial.is_null() ? modified : initial; }
+  EntityPair filled() const {
+    EntityPair p = *this;
+    if (p.initial.is_null()) p.initial = p.modified;
+    return p;
+  }
   Json toJson() const;
   static EntityPair fromJson(const Json& j);
 };
@@ -76,6 +89,7 @@ struct AuditEntry {
   Json changes = Json::object();
   std::string signature;  // may stay ""
   Json toJson() const;
+  void appendJson(std::string& out) const;  // toJson() as text, without copying `changes`
   static AuditEntry fromJson(const Json& j);
 };
 

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <stdexcept>
 #include <unordered_set>
+
+#include "core/timestamp.hpp"
 
 namespace dc {
 
@@ -19,19 +22,30 @@ constexpr size_t kHeaderBytes = 8;                 // [u32 length][u32 crc32], l
 const char* const kAuditPushedKey = "auditPushedCount";
 
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): a checksum against torn and corrupt
-// records, not a security measure. Table-driven; zlib is not available in the wasm build.
+// records, not a security measure. Slicing-by-8 (eight bytes per step, 8 KiB of tables): every
+// record byte is summed on write and again on open. zlib is not available in the wasm build.
 uint32_t crc32(std::string_view bytes) {
   static const auto table = [] {
-    std::array<uint32_t, 256> t{};
+    std::array<std::array<uint32_t, 256>, 8> t{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
+      t[0][i] = c;
     }
+    for (uint32_t i = 0; i < 256; ++i)
+      for (int k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
     return t;
   }();
   uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : bytes) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  size_t n = bytes.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint32_t lo = c ^ (uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
+    uint32_t hi = uint32_t(p[4]) | uint32_t(p[5]) << 8 | uint32_t(p[6]) << 16 | uint32_t(p[7]) << 24;
+    c = table[7][lo & 0xFF] ^ table[6][(lo >> 8) & 0xFF] ^ table[5][(lo >> 16) & 0xFF] ^ table[4][lo >> 24] ^
+        table[3][hi & 0xFF] ^ table[2][(hi >> 8) & 0xFF] ^ table[1][(hi >> 16) & 0xFF] ^ table[0][hi >> 24];
+  }
+  for (; n > 0; ++p, --n) c = table[0][(c ^ *p) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
 
@@ -108,6 +122,7 @@ struct Delta {
   bool clearEvents = false;
   bool clearEntities = false;
   std::vector<Event> events;
+  std::vector<Digest> leaves;  // Merkle leaf of each event, filled by encode() or decode()
   std::vector<std::string> syncedGuids;
   int syncedLevel = LOCAL;
   std::vector<AuditEntry> audit;
@@ -132,53 +147,141 @@ struct Delta {
            rejected.empty() && unrejected.empty() && entitiesSynced.empty();
   }
 
-  Json toJson() const {
+  // Journal record text. Hot parts (events, audit entries, entity puts) are written straight
+  // into the record, each document serialised once; an event is its canonical JSON (which the
+  // Merkle leaf hashes) plus its leaf digest "h" and syncLevel, so a replay neither re-serialises
+  // nor re-hashes it. Fills `leaves`. Invalid UTF-8 throws: it could not be read back.
+  std::string encode() {
+    std::string out;
+    out.reserve(1024 * (events.size() + puts.size() + audit.size()) + 64);
+    out += '{';
+    bool first = true;
+    auto key = [&](const char* k) {
+      if (!first) out += ',';
+      first = false;
+      out += '"';
+      out += k;
+      out += "\":";
+    };
+    auto str = [&](const std::string& v) {
+      if (!appendJsonString(out, v)) throw storageError("cannot store text that is not valid UTF-8");
+    };
+    if (!events.empty()) {
+      key("events");
+      out += '[';
+      leaves.clear();
+      for (size_t i = 0; i < events.size(); ++i) {
+        if (i) out += ',';
+        std::string canonical = events[i].canonicalJson(true);
+        leaves.push_back(sha256(canonical));
+        out.append(canonical, 0, canonical.size() - 1);  // reopen the object
+        out += ",\"h\":\"";
+        out += toHex(leaves.back());
+        out += "\",\"syncLevel\":";
+        out += std::to_string(events[i].syncLevel);
+        out += '}';
+      }
+      out += ']';
+    }
+    if (!audit.empty()) {
+      key("audit");
+      out += '[';
+      for (size_t i = 0; i < audit.size(); ++i) {
+        if (i) out += ',';
+        audit[i].appendJson(out);
+      }
+      out += ']';
+    }
+    if (!puts.empty()) {
+      key("put");
+      out += '[';
+      for (size_t i = 0; i < puts.size(); ++i) {
+        out += i ? ",{\"guid\":" : "{\"guid\":";
+        str(puts[i].guid);
+        out += ",\"modified\":";
+        appendJson(out, puts[i].modified);
+        out += '}';
+      }
+      out += ']';
+    }
+    // The rest is rare and small: built as a Json object and spliced in.
     Json j = Json::object();
     if (clearEvents) j["clearEvents"] = true;
     if (clearEntities) j["clearEntities"] = true;
-    for (const auto& e : events) j["events"].push_back(e.toJson());
     if (!syncedGuids.empty()) j["synced"] = {{"guids", syncedGuids}, {"level", syncedLevel}};
-    for (const auto& a : audit) j["audit"].push_back(a.toJson());
     if (!deletes.empty()) j["del"] = deletes;
-    for (const auto& p : puts) {
-      j["put"].push_back({{"guid", p.guid}, {"modified", p.modified}});
-    }
     for (const auto& [a, b] : dupRemove) j["dupDel"].push_back({a, b});
     for (const auto& [a, b] : dupAdd) j["dupAdd"].push_back({a, b});
     for (const auto& [k, v] : state) j["state"][k] = v;
     for (const auto& [guid, r] : rejected) j["rejected"][guid] = r.toJson();
     if (!unrejected.empty()) j["unrejected"] = unrejected;
     if (!entitiesSynced.empty()) j["entitiesSynced"] = entitiesSynced;
-    return j;
+    if (!j.empty()) {
+      std::string rest = j.dump();
+      if (!first) out += ',';
+      out.append(rest, 1, rest.size() - 2);
+    }
+    out += '}';
+    return out;
   }
 
-  static Delta fromJson(const Json& j) {
+  // Reads a record back, moving the documents out of the parsed tree. The record passed its
+  // checksum, so events are taken as stored (no re-validation); older records without "h" get
+  // their leaf computed.
+  static Delta decode(Json&& j) {
     Delta d;
     d.clearEvents = j.value("clearEvents", false);
     d.clearEntities = j.value("clearEntities", false);
-    auto list = [&](const char* key) -> const Json& {
-      static const Json none = Json::array();
+    auto list = [&](const char* key) -> Json& {
+      static Json none = Json::array();
       auto it = j.find(key);
       return it == j.end() ? none : *it;
     };
-    for (const auto& e : list("events")) d.events.push_back(Event::fromJson(e));
+    auto take = [](Json& obj, const char* key) -> std::string { return std::move(obj.at(key).get_ref<std::string&>()); };
+    for (auto& e : list("events")) {
+      Event ev;
+      ev.guid = take(e, "guid");
+      ev.entityGuid = take(e, "entityGuid");
+      ev.type = take(e, "type");
+      ev.data = std::move(e.at("data"));
+      ev.timestamp = take(e, "timestamp");
+      auto ms = parseTimestamp(ev.timestamp);
+      if (!ms) throw std::runtime_error("event " + ev.guid + " has a bad timestamp");
+      ev.timeMs = *ms;
+      ev.userId = take(e, "userId");
+      ev.syncLevel = e.value("syncLevel", static_cast<int>(LOCAL));
+      Digest leaf{};
+      auto h = e.find("h");
+      if (h == e.end() || !h->is_string() || !fromHex(h->get_ref<const std::string&>(), leaf)) leaf = sha256(ev.canonicalJson());
+      d.leaves.push_back(leaf);
+      d.events.push_back(std::move(ev));
+    }
     if (j.contains("synced")) {
       d.syncedGuids = j["synced"].at("guids").get<std::vector<std::string>>();
       d.syncedLevel = j["synced"].at("level").get<int>();
     }
-    for (const auto& a : list("audit")) d.audit.push_back(AuditEntry::fromJson(a));
-    d.deletes = list("del").get<std::vector<std::string>>();
-    for (const auto& p : list("put")) {
-      d.puts.push_back({p.at("guid").get<std::string>(), p.at("modified")});
+    for (auto& a : list("audit")) {
+      AuditEntry entry;
+      entry.guid = take(a, "guid");
+      entry.timestamp = take(a, "timestamp");
+      entry.userId = take(a, "userId");
+      entry.action = take(a, "action");
+      entry.eventGuid = take(a, "eventGuid");
+      entry.entityGuid = take(a, "entityGuid");
+      entry.changes = std::move(a.at("changes"));
+      entry.signature = a.value("signature", "");
+      d.audit.push_back(std::move(entry));
     }
+    d.deletes = list("del").get<std::vector<std::string>>();
+    for (auto& p : list("put")) d.puts.push_back({take(p, "guid"), std::move(p.at("modified"))});
     for (const auto& pr : list("dupDel")) d.dupRemove.emplace_back(pr.at(0).get<std::string>(), pr.at(1).get<std::string>());
     for (const auto& pr : list("dupAdd")) d.dupAdd.emplace_back(pr.at(0).get<std::string>(), pr.at(1).get<std::string>());
     if (j.contains("state")) {
-      for (const auto& [k, v] : j["state"].items()) d.state.emplace_back(k, v);
+      for (auto& [k, v] : j["state"].items()) d.state.emplace_back(k, std::move(v));
     }
     if (j.contains("rejected")) {
-      for (const auto& [guid, r] : j["rejected"].items()) {
-        d.rejected.emplace_back(guid, RejectedEvent{r.at("event"), r.value("code", ""), r.value("message", ""),
+      for (auto& [guid, r] : j["rejected"].items()) {
+        d.rejected.emplace_back(guid, RejectedEvent{std::move(r.at("event")), r.value("code", ""), r.value("message", ""),
                                                     r.value("source", "")});
       }
     }
@@ -252,10 +355,11 @@ struct Store::Impl {
       dups.clear();
       dupIndex.clear();
     }
-    for (auto& e : d.events) {
+    for (size_t k = 0; k < d.events.size(); ++k) {
+      Event& e = d.events[k];
       if (eventIndex.count(e.guid)) continue;
       size_t i = events.size();
-      merkle.append(sha256(e.canonicalJson()));
+      merkle.append(k < d.leaves.size() ? d.leaves[k] : sha256(e.canonicalJson()));
       eventIndex.emplace(e.guid, i);
       byKey.emplace(keyOf(e), i);
       if (e.syncLevel == LOCAL) outbox.insert(i);
@@ -286,9 +390,11 @@ struct Store::Impl {
     for (auto& p : d.puts) {
       auto it = entities.find(p.guid);
       if (it == entities.end()) {
-        it = entities.emplace(p.guid, EntityPair{p.guid, p.modified, Json()}).first;
+        it = entities.emplace(p.guid, EntityPair{p.guid, Json(), Json()}).first;  // initial: same as modified
       } else {
         unindexEntity(p.guid, it->second.modified);
+        // The first change since creation or confirmation: the old state becomes `initial`.
+        if (it->second.initial.is_null()) it->second.initial = std::move(it->second.modified);
       }
       it->second.modified = std::move(p.modified);
       if (auto ext = externalIdOf(it->second.modified)) byExternalId[*ext].insert(p.guid);
@@ -312,15 +418,20 @@ struct Store::Impl {
     for (const auto& guid : d.unrejected) rejected.erase(guid);
     for (const auto& guid : d.entitiesSynced) {
       auto it = entities.find(guid);
-      if (it != entities.end()) it->second.initial = it->second.modified;
+      if (it != entities.end()) it->second.initial = Json();  // same as modified, held once
     }
   }
 
   // Appends one record to the journal. On failure the journal is put back to its previous
   // length, so a later record never lands behind a half-written one.
-  void write(const Delta& d) {
+  void write(Delta& d) {
     if (broken) throw storageError("the store's journal could not be repaired after a failed write; reopen the store");
-    std::string payload = d.toJson().dump();
+    std::string payload;
+    try {
+      payload = d.encode();
+    } catch (const Json::exception& e) {
+      throw storageError(std::string("cannot store the change: ") + e.what());  // e.g. invalid UTF-8
+    }
     if (payload.size() > kMaxRecordBytes) throw storageError("transaction too large to store");
     std::string record;
     record.reserve(kHeaderBytes + payload.size());
@@ -383,7 +494,7 @@ struct Store::Impl {
         auto payload = recordAt(bytes, pos);
         if (!payload) break;
         try {
-          apply(Delta::fromJson(Json::parse(*payload)));
+          apply(Delta::decode(Json::parse(*payload)));
         } catch (const std::exception& e) {
           // The checksum matched, so this is not a torn write; dropping it would lose data silently.
           throw storageError("the store is damaged: record at byte " + std::to_string(pos) + " of " + name +
@@ -488,7 +599,7 @@ void Store::markEntitiesSynced(const std::vector<std::string>& guids) {
   Delta d;
   for (const auto& g : guids) {
     const EntityPair* p = findEntity(g);
-    if (p && p->initial != p->modified) d.entitiesSynced.push_back(g);
+    if (p && !p->initial.is_null() && p->initial != p->modified) d.entitiesSynced.push_back(g);
   }
   impl_->commit(std::move(d));
 }
@@ -533,14 +644,15 @@ struct Transaction::Impl {
     if (touchedSet.insert(guid).second) touched.push_back(guid);
   }
 
-  // The staged result expressed as differences from the committed store.
-  Delta delta() const {
+  // The staged result expressed as differences from the committed store. Moves the staged
+  // documents out: reset() follows.
+  Delta takeDelta() {
     Delta d;
-    d.events = events;
-    d.audit = audit;
-    for (const auto& [k, v] : state) d.state.emplace_back(k, v);
-    for (const auto& [g, r] : rejected) {
-      if (r) d.rejected.emplace_back(g, *r);
+    d.events = std::move(events);
+    d.audit = std::move(audit);
+    for (auto& [k, v] : state) d.state.emplace_back(k, std::move(v));
+    for (auto& [g, r] : rejected) {
+      if (r) d.rejected.emplace_back(g, std::move(*r));
       else if (store.rejected.count(g)) d.unrejected.push_back(g);
     }
 
@@ -561,7 +673,7 @@ struct Transaction::Impl {
       if (!staged->second) {
         if (base != store.entities.end()) d.deletes.push_back(g);
       } else if (base == store.entities.end() || base->second.modified != *staged->second) {
-        d.puts.push_back({g, *staged->second});
+        d.puts.push_back({g, std::move(*staged->second)});
       }
     }
 
@@ -605,14 +717,16 @@ std::optional<Json> Transaction::getEntity(const std::string& guid) const {
   return base->second.modified;
 }
 
-void Transaction::putEntity(const Json& entity) {
+void Transaction::putEntity(const Json& entity) { putEntity(Json(entity)); }
+
+void Transaction::putEntity(Json&& entity) {
   auto it = entity.find("guid");
   if (it == entity.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
     throw std::invalid_argument("putEntity: entity has no guid");
   }
-  const auto& guid = it->get_ref<const std::string&>();
+  const std::string guid = it->get_ref<const std::string&>();
   impl_->touch(guid);
-  impl_->entities[guid] = entity;
+  impl_->entities[guid] = std::move(entity);
 }
 
 void Transaction::deleteEntity(const std::string& guid) {
@@ -624,13 +738,16 @@ bool Transaction::hasEvent(const std::string& guid) const {
   return impl_->eventGuids.count(guid) || impl_->store.eventIndex.count(guid);
 }
 
-void Transaction::addEvent(const Event& event) {
+void Transaction::addEvent(const Event& event) { addEvent(Event(event)); }
+
+void Transaction::addEvent(Event&& event) {
   if (hasEvent(event.guid)) return;  // a repeated guid is a no-op (SPEC §4)
   impl_->eventGuids.insert(event.guid);
-  impl_->events.push_back(event);
+  impl_->events.push_back(std::move(event));
 }
 
 void Transaction::addAudit(const AuditEntry& entry) { impl_->audit.push_back(entry); }
+void Transaction::addAudit(AuditEntry&& entry) { impl_->audit.push_back(std::move(entry)); }
 
 void Transaction::addPotentialDuplicate(const std::string& entityGuid, const std::string& duplicateGuid) {
   if (entityGuid == duplicateGuid) return;
@@ -670,8 +787,9 @@ void Transaction::beginRebuild() {
 const std::vector<std::string>& Transaction::touchedEntities() const { return impl_->touched; }
 
 void Transaction::commit() {
-  impl_->store.commit(impl_->delta());
+  Delta d = impl_->takeDelta();
   impl_->reset();
+  impl_->store.commit(std::move(d));
 }
 
 }  // namespace dc

@@ -102,10 +102,13 @@ class Transaction {
   std::optional<Json> getEntity(const std::string& guid) const;
   // Upsert of `modified`. A guid new to the store gets initial = this first state.
   void putEntity(const Json& entity);
+  void putEntity(Json&& entity);
   void deleteEntity(const std::string& guid);
   bool hasEvent(const std::string& guid) const;
   void addEvent(const Event& event);
+  void addEvent(Event&& event);
   void addAudit(const AuditEntry& entry);
+  void addAudit(AuditEntry&& entry);
   void addPotentialDuplicate(const std::string& entityGuid, const std::string& duplicateGuid);
   // Removes the pair in either orientation.
   void removePotentialDuplicate(const std::string& a, const std::string& b);
@@ -122,7 +125,8 @@ class Transaction {
   // Entity guids put or deleted so far (in first-touch order).
   const std::vector<std::string>& touchedEntities() const;
 
-  // One journal record; updates memory. Throws Error(STORAGE) with the store unchanged.
+  // One journal record; updates memory. Throws Error(STORAGE) with the store unchanged. Either
+  // way the transaction is empty afterwards (a failed commit's staged changes are dropped).
   void commit();
 
  private:

@@ -143,3 +143,46 @@ TEST_CASE("segments rotate, damage in an older segment or a missing segment is S
     CHECK(openError(dir.path) == dc::ErrorCode::Storage);
   }
 }
+
+namespace {
+uint32_t testCrc32(const std::string& bytes) {  // IEEE 802.3, as the journal frames records
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : bytes) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+std::string framed(const std::string& payload) {
+  std::string out;
+  for (uint32_t v : {uint32_t(payload.size()), testCrc32(payload)})
+    for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xFF));
+  return out + payload;
+}
+}  // namespace
+
+TEST_CASE("records of the first journal format (events without stored leaf digests) still open", "[journal]") {
+  TempDir dir;
+  // What the first release wrote for one submitted event: the full event, no "h".
+  Json oldRecord = {
+      {"events", {{{"guid", "ev-old"}, {"entityGuid", "p-old"}, {"type", "create-individual"},
+                   {"data", {{"name", "Old Format"}}}, {"timestamp", "2024-01-01T00:00:00.001Z"},
+                   {"userId", "u1"}, {"syncLevel", 0}}}},
+      {"put", {{{"guid", "p-old"}, {"modified", {{"guid", "p-old"}, {"id", "p-old"}, {"type", "individual"},
+                                                 {"version", 1}, {"data", {{"name", "Old Format"}}}}}}}}};
+  writeFile(dir.file(kFirstSegment), framed(oldRecord.dump()));
+  std::string root;
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    REQUIRE(db.store->events().size() == 1);
+    const dc::Event& ev = db.store->events()[0];
+    CHECK(ev.data == Json{{"name", "Old Format"}});
+    CHECK(db.store->merkle().rootHex() == dc::toHex(dc::sha256(ev.canonicalJson())));
+    CHECK(db.store->findEntity("p-old"));
+    applyUpsert(*db.store, makeEvent("ev-new", ts(9), "p9"));  // appended in the current format
+    root = db.store->merkle().rootHex();
+  }
+  Opened again(dc::openDirectoryStorage(dir.path));
+  CHECK(again.store->events().size() == 2);
+  CHECK(again.store->merkle().rootHex() == root);
+}

@@ -226,14 +226,16 @@ class EventScope final : public ApplierContext {
     return e;
   }
 
+  // Hands the buffered effects to the transaction (moved: the scope is done afterwards, only
+  // touched() is still read).
   void commitTo(Transaction& tx) {
     for (const auto& guid : order_) {
-      const auto& e = staged_.at(guid);
-      if (e) tx.putEntity(*e);
+      auto& e = staged_.at(guid);
+      if (e) tx.putEntity(std::move(*e));
       else tx.deleteEntity(guid);
     }
     if (env_.recordAudit)
-      for (const auto& a : audits_) tx.addAudit(a);
+      for (auto& a : audits_) tx.addAudit(std::move(a));
     for (const auto& op : flagOps_) {
       switch (op.kind) {
         case FlagOp::Add: tx.addPotentialDuplicate(op.a, op.b); break;
@@ -357,22 +359,17 @@ void upsertEntity(EventScope& s, const std::string& guid, const Json& data, Kind
                        (wantGroup ? "an individual, not a group" : "a group, not an individual"));
   Json e = current ? *current : newEntity(guid, wantGroup ? entity::kGroup : entity::kIndividual);
 
-  Json own = data;
-  if (wantGroup) {
-    auto members = own.find("members");
-    if (members != own.end()) {
-      Json list = std::move(*members);
-      own.erase("members");  // members live in memberIds and their own entities, not in data
-      if (!list.is_array() && !list.is_null()) fail(ErrorCode::InvalidMemberData, "Group members must be an array");
-      mergeData(e, own);
-      opt.ancestors.push_back(guid);
-      if (list.is_array()) addMembers(s, e, list, opt.ancestors);
-      opt.ancestors.pop_back();
-    } else {
-      mergeData(e, own);
-    }
-  } else {
+  if (wantGroup && data.contains("members")) {
+    Json own = data;
+    Json list = std::move(own["members"]);
+    own.erase("members");  // members live in memberIds and their own entities, not in data
+    if (!list.is_array() && !list.is_null()) fail(ErrorCode::InvalidMemberData, "Group members must be an array");
     mergeData(e, own);
+    opt.ancestors.push_back(guid);
+    if (list.is_array()) addMembers(s, e, list, opt.ancestors);
+    opt.ancestors.pop_back();
+  } else {
+    mergeData(e, data);
   }
   if (opt.alwaysSave || !current || !sameContent(*current, e)) s.save(s.event().type, std::move(e));
 }
@@ -650,8 +647,10 @@ std::optional<Json> EventApplierService::submitForm(const Json& form) {
   if (store.events().empty() || store.maxAppliedKey() < keyOf(ev)) {
     Transaction tx(store);
     applyIncrementally(tx, store, appliers_, ev);
-    tx.addEvent(ev);
+    std::string entityGuid = ev.entityGuid;
+    tx.addEvent(std::move(ev));
     tx.commit();
+    return currentEntity(store, entityGuid);
   } else {
     // Sorts before what is applied: replay in order. If the new event fails in its position it
     // is rejected with its error and the transaction (with the rebuild) is dropped.

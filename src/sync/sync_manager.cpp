@@ -67,13 +67,17 @@ struct ApiCall {
   std::string method;  // "GET" | "POST"
   std::string path;    // "/api/sync/push"
   std::vector<std::pair<std::string, std::string>> query;  // values encoded when sent
-  std::optional<Json> body;
+  // Serialised once: the call is copied into every retry and callback, a 500-event Json body
+  // would be deep-copied each time.
+  std::shared_ptr<const std::string> body;
   bool authenticated = true;
   std::string secret;  // extra text that must never reach an error message (a password)
   // Endpoint-specific check of a 2xx JSON body (shape, pull's `error` field).
   std::function<std::optional<Error>(const Json&)> validate;
   std::string what() const { return method + " " + path; }
 };
+
+std::shared_ptr<const std::string> jsonBody(const Json& j) { return std::make_shared<const std::string>(j.dump()); }
 
 using ReplyCallback = std::function<void(std::optional<Error>, Json body)>;
 using Next = std::function<void(std::optional<Error>)>;
@@ -258,7 +262,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void loginRequest(const std::string& email, const std::string& password, SyncCallback done) {
-    ApiCall call{"POST", "/api/users/login", {}, Json{{"email", email}, {"password", password}}, false, password, {}};
+    ApiCall call{"POST", "/api/users/login", {}, jsonBody({{"email", email}, {"password", password}}), false, password, {}};
     call.validate = [](const Json& body) -> std::optional<Error> {
       if (body.is_object() && body.contains("token") && body["token"].is_string()) return std::nullopt;
       return Error(ErrorCode::BadResponse, "The sync server's login response has no token.", 200);
@@ -284,7 +288,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     }
     req.headers.emplace_back("Content-Type", "application/json");
     if (call.authenticated && !token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
-    if (call.body) req.body = call.body->dump();
+    if (call.body) req.body = *call.body;
     req.timeoutMs = opts.requestTimeoutMs;
     return req;
   }
@@ -391,7 +395,8 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::string> outboxGuids() const {
     const auto& rejected = store().rejectedEvents();
     std::vector<std::string> guids;
-    for (const Event& e : events.getUnsyncedEvents()) {
+    for (size_t i : store().outbox()) {
+      const Event& e = store().events()[i];
       if (!rejected.count(e.guid)) guids.push_back(e.guid);
     }
     return guids;
@@ -416,13 +421,20 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     if (st->pos >= st->outbox.size()) return next(std::nullopt);
     std::vector<std::string> guids(st->outbox.begin() + st->pos,
                                    st->outbox.begin() + std::min(st->outbox.size(), st->pos + st->chunk));
-    Json batch = Json::array();
+    // The body is written straight from the stored events (no Json copy of a 500-event batch).
+    auto text = std::make_shared<std::string>("{\"configId\":" + Json(configId).dump() + ",\"events\":[");
+    std::vector<std::string> sent;
     for (const auto& g : guids) {
-      if (auto e = events.getEvent(g)) batch.push_back(e->toJson());
+      const Event* e = store().findEvent(g);
+      if (!e) continue;
+      if (!sent.empty()) *text += ',';
+      e->appendJson(*text);
+      sent.push_back(g);
     }
-    ApiCall call{"POST", "/api/sync/push", {}, Json{{"events", batch}, {"configId", configId}}, true, "", expectObject};
+    *text += "]}";
+    ApiCall call{"POST", "/api/sync/push", {}, std::move(text), true, "", expectObject};
     auto self = shared_from_this();
-    callWithRetry(call, [self, run, st, next, guids, batch](std::optional<Error> err, Json body) {
+    callWithRetry(call, [self, run, st, next, guids, sent](std::optional<Error> err, Json body) {
       if (err && err->httpStatus() == 413 && guids.size() > 1) {  // too large: halve and retry
         st->chunk = guids.size() / 2;
         st->autoChunk = false;
@@ -430,7 +442,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       }
       if (err) return next(std::move(err));
       try {
-        self->recordPushReply(run, batch, body);
+        self->recordPushReply(run, sent, body);
       } catch (const Error& e) {
         return next(e);
       } catch (const std::exception& e) {
@@ -445,11 +457,10 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
   // Marks what the server accepted as REMOTE and records what it rejected. Without the §6.2
   // `accepted`/`rejected` fields, a success accepts the whole chunk.
-  void recordPushReply(RunPtr run, const Json& batch, const Json& body) {
+  void recordPushReply(RunPtr run, const std::vector<std::string>& sentGuids, const Json& body) {
     bool detailed = body.is_object() && (body.contains("accepted") || body.contains("rejected"));
     if (detailed) noteExtensions();
-    std::set<std::string> sent;
-    for (const auto& e : batch) sent.insert(e["guid"].get<std::string>());
+    std::set<std::string> sent(sentGuids.begin(), sentGuids.end());
 
     std::vector<std::string> accepted;
     if (detailed && body.contains("accepted") && body["accepted"].is_array()) {
@@ -467,8 +478,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
         std::string guid = r["guid"].get<std::string>();
         if (!sent.count(guid)) continue;
         accepted.erase(std::remove(accepted.begin(), accepted.end(), guid), accepted.end());
-        auto ev = std::find_if(batch.begin(), batch.end(), [&](const Json& e) { return e["guid"] == guid; });
-        rejected.push_back(RejectedEvent{*ev, r.value("code", std::string("REJECTED")),
+        const Event* ev = store().findEvent(guid);
+        if (!ev) continue;
+        rejected.push_back(RejectedEvent{ev->toJson(), r.value("code", std::string("REJECTED")),
                                          r.value("message", std::string("Rejected by the sync server")), "push"});
       }
     }
@@ -494,9 +506,13 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     size_t total = store().auditLog().size();
     if (from >= total) return next(std::nullopt);
     size_t to = std::min(total, from + pushChunkSize());
-    Json entries = Json::array();
-    for (size_t i = from; i < to; ++i) entries.push_back(store().auditLog()[i].toJson());
-    ApiCall call{"POST", "/api/sync/push/audit-logs", {}, Json{{"auditLogs", entries}, {"configId", configId}}, true, "",
+    auto text = std::make_shared<std::string>("{\"auditLogs\":[");
+    for (size_t i = from; i < to; ++i) {
+      if (i > from) *text += ',';
+      store().auditLog()[i].appendJson(*text);
+    }
+    *text += "],\"configId\":" + Json(configId).dump() + "}";
+    ApiCall call{"POST", "/api/sync/push/audit-logs", {}, std::move(text), true, "",
                  expectObject};
     auto self = shared_from_this();
     callWithRetry(call, [self, run, next, to, total](std::optional<Error> err, Json) {
@@ -510,7 +526,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   void pullAuditLogs(RunPtr run, Next next) {
     auto since = state(kAuditCursorKey);
     ApiCall call{"GET", "/api/sync/pull/audit-logs", {{"since", since ? cursorText(*since) : ""}, {"configId", configId}},
-                 std::nullopt, true, "", {}};
+                 nullptr, true, "", {}};
     call.validate = [](const Json& body) -> std::optional<Error> {
       if (body.is_array()) return std::nullopt;
       return Error(ErrorCode::BadResponse, "The sync server's audit-log response is not a list.");
@@ -566,14 +582,14 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     ApiCall call{"GET",
                  "/api/sync/pull",
                  {{"since", since}, {"configId", configId}, {"limit", std::to_string(pullLimit())}},
-                 std::nullopt,
+                 nullptr,
                  true,
                  "",
                  validatePullPage};
     auto self = shared_from_this();
     callWithRetry(call, [self, run, next, since](std::optional<Error> err, Json body) {
       if (err) return next(std::move(err));
-      bool more = false;
+      bool more = false;  // applyPage moves the events out of `body`
       try {
         more = self->applyPage(run, since, body);
       } catch (const Error& e) {
@@ -605,8 +621,8 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Applies one page with its cursor in the same transaction; returns whether to ask for more.
-  bool applyPage(RunPtr run, const std::string& since, const Json& body) {
-    const Json& page = body["events"];
+  bool applyPage(RunPtr run, const std::string& since, Json& body) {
+    Json& page = body["events"];
     bool hasServerCursor = body.contains("cursor") && !body["cursor"].is_null();
     bool hasNext = body.contains("nextCursor") && !body["nextCursor"].is_null();
     // §6.2: the server's opaque cursor beats the original's timestamp cursor.
@@ -616,8 +632,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     else if (!page.empty() && page.back().is_object() && page.back().contains("timestamp")) cursor = cursorText(page.back()["timestamp"]);
 
     std::vector<Json> fresh;
-    for (const auto& e : page) {
-      Json ev = e;
+    size_t pageSize = page.size();
+    for (auto& e : page) {
+      Json ev = std::move(e);
       if (ev.is_object()) {
         if (ev.contains("guid") && ev["guid"].is_string() && events.isEventExisted(ev["guid"].get<std::string>())) continue;
         if (!ev.contains("syncLevel") || !ev["syncLevel"].is_number() || ev["syncLevel"].get<int>() < REMOTE) ev["syncLevel"] = REMOTE;
@@ -633,10 +650,10 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     } else {
       for (const auto& outcome : applier.applyRemoteEvents(fresh, patch)) tally(run, outcome, fresh);
     }
-    run->result["pulled"] = run->result["pulled"].get<size_t>() + page.size();
+    run->result["pulled"] = run->result["pulled"].get<size_t>() + pageSize;
     recordConflicts(run, conflicts);
     // Stop on the last page, and on a server that would make us ask for the same page forever.
-    return hasNext && !page.empty() && cursor != since;
+    return hasNext && pageSize > 0 && cursor != since;
   }
 
   void tally(RunPtr run, const ApplyOutcome& outcome, const std::vector<Json>& fresh) {
@@ -653,8 +670,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     std::vector<std::string> out;
     if (!ev.is_object()) return out;
     if (ev.contains("entityGuid") && ev["entityGuid"].is_string()) out.push_back(ev["entityGuid"].get<std::string>());
-    const Json data = ev.value("data", Json::object());
-    if (!data.is_object()) return out;
+    auto it = ev.find("data");  // a reference: every pulled event passes here
+    if (it == ev.end() || !it->is_object()) return out;
+    const Json& data = *it;
     if (data.contains("members") && data["members"].is_array()) {
       for (const auto& m : data["members"]) {
         if (m.is_object() && m.contains("guid") && m["guid"].is_string()) out.push_back(m["guid"].get<std::string>());

@@ -1,0 +1,220 @@
+// Server-only benchmark (issue 7): the reference server's share of the full cycle, without the
+// wasm clients. `node bench/server_bench.mjs [--sizes 10000,100000] [--first-chunk 10]
+// [--chunk 500] [--pull-limit N] [--profile DIR] [--json FILE]`
+//
+// The server runs in a child process started like bench/lib/server.mjs does (in-process
+// createServer, temp data dir, demo user), so its CPU (process.cpuUsage in the child, asked for
+// over IPC) is the server's alone. Per N, on a fresh server: log in, push N synthetic
+// create-individual events in the chunks the C++ client sends (10 first, then 500 once the server
+// has shown the §6.2 extensions: kOriginalBatch / kExtendedBatch in src/sync/sync_manager.cpp),
+// then pull them all with the largest page the server allows (MAX_PULL_LIMIT) and again with the
+// client's page (500). Request bodies are serialised before the clock starts; the pull's wall
+// time includes parsing each page here (to check that every event arrives exactly once).
+// --profile DIR runs the server under `node --cpu-prof` and writes its .cpuprofile there.
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createForm } from './lib/data.mjs';
+import { login, startReferenceServer } from './lib/server.mjs';
+import { MAX_PULL_LIMIT } from '../web/server/routes.js';
+
+const SELF = fileURLToPath(import.meta.url);
+
+// --- parent: the client --------------------------------------------------------------------------
+function opt(name, fallback) {
+  const argv = process.argv.slice(2);
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return fallback;
+  return argv[i].includes('=') ? argv[i].slice(name.length + 1) : argv[i + 1];
+}
+
+function startChild(profileDir) {
+  const execArgv = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = fork(SELF, ['--child'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies = [];
+  const waiters = [];
+  child.on('message', (m) => (waiters.length ? waiters.shift()(m) : replies.push(m)));
+  const next = () => new Promise((resolve) => (replies.length ? resolve(replies.shift()) : waiters.push(resolve)));
+  return {
+    child,
+    next,
+    async cpuMs() {
+      child.send('cpu');
+      const { cpu, maxRssKB } = await next();
+      return { ms: (cpu.user + cpu.system) / 1000, maxRssKB };
+    },
+    close() {
+      return new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.send('close');
+      });
+    },
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function request(url, { method = 'GET', token, body }) {
+  return new Promise((resolve, reject) => {
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = body.length;
+    }
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(300_000, () => req.destroy(new Error('timed out')));
+    req.end(body);
+  });
+}
+
+// The client's chunking: `first` events, then `chunk` at a time.
+function chunkSizes(n, first, chunk) {
+  const sizes = [];
+  for (let done = 0; done < n; ) {
+    const k = Math.min(n - done, done === 0 ? first : chunk);
+    sizes.push(k);
+    done += k;
+  }
+  return sizes;
+}
+
+async function push(url, token, n, tag, sizes) {
+  // Serialised up front: the client's cost is not the server's.
+  const bodies = [];
+  let i = 0;
+  for (const k of sizes) {
+    const events = [];
+    for (let j = 0; j < k; j++, i++) events.push({ ...createForm(tag, i), syncLevel: 0 });
+    bodies.push(Buffer.from(JSON.stringify({ events, configId: 'default' })));
+  }
+  const bytes = bodies.reduce((a, b) => a + b.length, 0);
+  const t0 = performance.now();
+  let accepted = 0;
+  for (const body of bodies) {
+    const r = await request(`${url}/api/sync/push`, { method: 'POST', token, body });
+    const json = JSON.parse(r.text);
+    if (r.status !== 200 || json.status !== 'success' || json.rejected.length) {
+      throw new Error(`push failed: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    accepted += json.accepted.length;
+  }
+  const wallMs = performance.now() - t0;
+  if (accepted !== n) throw new Error(`push: ${accepted} accepted, expected ${n}`);
+  return { requests: bodies.length, wallMs, bytes };
+}
+
+async function pull(url, token, n, limit) {
+  const t0 = performance.now();
+  let since = '';
+  let requests = 0;
+  let count = 0;
+  let bytes = 0;
+  const seen = new Set();
+  for (;;) {
+    const q = new URLSearchParams({ since, configId: 'default', limit: String(limit) });
+    const r = await request(`${url}/api/sync/pull?${q}`, { token });
+    requests++;
+    bytes += Buffer.byteLength(r.text);
+    if (r.status !== 200) throw new Error(`pull failed: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    const page = JSON.parse(r.text);
+    for (const e of page.events) seen.add(e.guid);
+    count += page.events.length;
+    since = page.cursor;
+    if (page.nextCursor === null) break;
+    if (requests > n / limit + 10) throw new Error('pull: too many pages');
+  }
+  const wallMs = performance.now() - t0;
+  if (count !== n || seen.size !== n) throw new Error(`pull: ${count} events (${seen.size} distinct), expected ${n}`);
+  return { requests, wallMs, bytes };
+}
+
+const fmt = (v, d = 0) => Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main() {
+  const sizes = String(opt('--sizes', '10000,100000')).split(',').map(Number);
+  const first = Number(opt('--first-chunk', 10));
+  const chunk = Number(opt('--chunk', 500));
+  const pullLimit = Number(opt('--pull-limit', MAX_PULL_LIMIT));
+  const profileDir = opt('--profile', null);
+  const jsonOut = opt('--json', null);
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  const results = [];
+  const lines = [
+    `Server benchmark — ${new Date().toISOString()}, Node ${process.version}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' / ')}`,
+    '',
+    `Push chunks: ${first} then ${chunk} events (the C++ client's); pull pages: ${pullLimit} (server maximum) and 500 (the client's).`,
+    '',
+    '| N | phase | requests | MB | wall ms | server CPU ms | events/s (wall) | events per server CPU-s |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const n of sizes) {
+    const srv = startChild(profileDir);
+    const { url } = await srv.next();
+    try {
+      const token = await login(url);
+      const tag = 0x3000;
+      const phases = [];
+      const measure = async (phase, fn) => {
+        const c0 = await srv.cpuMs();
+        const r = await fn();
+        const c1 = await srv.cpuMs();
+        phases.push({ phase, ...r, cpuMs: c1.ms - c0.ms, maxRssMB: c1.maxRssKB / 1024 });
+        process.stderr.write(`server_bench: N=${n} ${phase}: ${fmt(r.wallMs)} ms wall, ${fmt(c1.ms - c0.ms)} ms server CPU\n`);
+      };
+      // The first push loads the package's validator (wasm) once per server process: measured
+      // on its own, with an invalid event that is rejected and not stored.
+      await measure('warm-up (validator load)', async () => {
+        const t0 = performance.now();
+        const r = await request(`${url}/api/sync/push`, { method: 'POST', token, body: Buffer.from('{"events":[{}],"configId":"default"}') });
+        if (r.status !== 200 || JSON.parse(r.text).rejected.length !== 1) throw new Error(`warm-up: HTTP ${r.status} ${r.text}`);
+        return { requests: 1, wallMs: performance.now() - t0, bytes: 0 };
+      });
+      await measure('push', () => push(url, token, n, tag, chunkSizes(n, first, chunk)));
+      await measure(`pull (limit ${pullLimit})`, () => pull(url, token, n, pullLimit));
+      if (pullLimit !== 500) await measure('pull (limit 500)', () => pull(url, token, n, 500));
+      for (const p of phases) {
+        if (p.phase.startsWith('warm-up')) {
+          lines.push(`| ${fmt(n)} | ${p.phase} | 1 | — | ${fmt(p.wallMs)} | ${fmt(p.cpuMs)} | — | — |`);
+          continue;
+        }
+        lines.push(
+          `| ${fmt(n)} | ${p.phase} | ${p.requests} | ${fmt(p.bytes / 1e6, 1)} | ${fmt(p.wallMs)} | ${fmt(p.cpuMs)} | ` +
+            `${fmt(n / (p.wallMs / 1000))} | ${fmt(n / (p.cpuMs / 1000))} |`,
+        );
+      }
+      results.push({ n, phases, serverMaxRssMB: phases.at(-1).maxRssMB });
+    } finally {
+      await srv.close();
+    }
+  }
+  agent.destroy();
+  lines.push('', `Server peak RSS: ${results.map((r) => `N=${fmt(r.n)}: ${fmt(r.serverMaxRssMB)} MB`).join(', ')}.`);
+  console.log(lines.join('\n'));
+  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), first, chunk, pullLimit, results }, null, 2));
+  if (profileDir) console.log(`\nServer CPU profiles: ${path.resolve(profileDir)}`);
+}
+
+// --- child: the server ---------------------------------------------------------------------------
+async function runChild() {
+  const s = await startReferenceServer({ label: 'server-bench' });
+  process.on('disconnect', () => process.exit(1)); // the parent died: do not linger
+  process.on('message', async (m) => {
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage(), maxRssKB: process.resourceUsage().maxRSS });
+    else if (m === 'close') {
+      await s.close();
+      process.exit(0); // --cpu-prof writes its profile at exit
+    }
+  });
+  process.send({ url: s.url });
+}
+
+if (process.argv[2] === '--child') await runChild();
+else await main();

@@ -83,11 +83,13 @@ export class Store {
     this.appendTx = db.transaction((log, configId, items, now) => {
       let seq = log.maxSeq.get(configId).m ?? 0;
       return items.map((item) => {
-        const existing = log.hashByGuid.get(configId, item.guid);
-        if (existing) return existing.content_hash === item.hash ? 'accepted' : 'conflict';
-        seq += 1;
-        log.insert.run(configId, seq, item.guid, item.timestamp, item.tsMs, item.body, item.hash, now);
-        return 'accepted';
+        // One statement per new event: the insert is skipped when the guid is already stored,
+        // and only then is the stored hash read (a resend or a conflict).
+        if (log.insertNew.run(configId, seq + 1, item.guid, item.timestamp, item.tsMs, item.body, item.hash, now).changes) {
+          seq += 1;
+          return 'accepted';
+        }
+        return log.hashByGuid.get(configId, item.guid).content_hash === item.hash ? 'accepted' : 'conflict';
       });
     });
     this.pending = [];
@@ -119,9 +121,10 @@ export class Store {
     return {
       maxSeq: db.prepare(`SELECT MAX(seq) AS m FROM ${table} WHERE config_id = ?`),
       hashByGuid: db.prepare(`SELECT content_hash FROM ${table} WHERE config_id = ? AND guid = ?`),
-      insert: db.prepare(
+      // Only a duplicate guid is ignored; any other constraint failure still throws.
+      insertNew: db.prepare(
         `INSERT INTO ${table} (config_id, seq, guid, timestamp, ts_ms, body, content_hash, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (config_id, guid) DO NOTHING`,
       ),
       page: db.prepare(`SELECT seq, body FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       pageAfterTime: db.prepare(

@@ -126,9 +126,11 @@ export class Store {
         `INSERT INTO ${table} (config_id, seq, guid, timestamp, ts_ms, body, content_hash, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (config_id, guid) DO NOTHING`,
       ),
-      page: db.prepare(`SELECT seq, body FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      // Bodies come back as Buffers of their UTF-8 bytes (CAST AS BLOB): a pull copies them into
+      // the response without decoding to JS strings and encoding back.
+      page: db.prepare(`SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       pageAfterTime: db.prepare(
-        `SELECT seq, body FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
+        `SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
       ),
       count: db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE config_id = ?`),
     };
@@ -208,7 +210,7 @@ export class Store {
   }
 
   // One page in ingestion order after position `afterSeq`, optionally only entries whose
-  // timestamp is after `minTsMs`. Fetches limit+1 rows to know whether more exist. `maxSeq` is
+  // timestamp is after `minTsMs`. Rows are {seq, body: Buffer (UTF-8 JSON)}. Fetches limit+1 rows to know whether more exist. `maxSeq` is
   // read in the same transaction so that an empty or final page can report the position that
   // covers everything it looked at.
   page(logName, configId, { afterSeq, minTsMs, limit }) {

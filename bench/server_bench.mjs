@@ -1,6 +1,6 @@
 // Server-only benchmark (issue 7): the reference server's share of the full cycle, without the
 // wasm clients. `node bench/server_bench.mjs [--sizes 10000,100000] [--first-chunk 10]
-// [--chunk 500] [--pull-limit N] [--profile DIR] [--json FILE]`
+// [--chunk 500] [--pull-limit N] [--guids ordered|random] [--profile DIR] [--json FILE]`
 //
 // The server runs in a child process started like bench/lib/server.mjs does (in-process
 // createServer, temp data dir, demo user), so its CPU (process.cpuUsage in the child, asked for
@@ -10,8 +10,11 @@
 // then pull them all with the largest page the server allows (MAX_PULL_LIMIT) and again with the
 // client's page (500). Request bodies are serialised before the clock starts; the pull's wall
 // time includes parsing each page here (to check that every event arrives exactly once).
+// The package's validator is injected with a timer around it, so the table splits the push's
+// server CPU into the validator's share (wasm, issue 7's largest server cost) and the rest.
 // --profile DIR runs the server under `node --cpu-prof` and writes its .cpuprofile there.
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -19,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createForm } from './lib/data.mjs';
 import { login, startReferenceServer } from './lib/server.mjs';
 import { MAX_PULL_LIMIT } from '../web/server/routes.js';
+import { loadPackageValidator } from '../web/server/validation.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -42,8 +46,8 @@ function startChild(profileDir) {
     next,
     async cpuMs() {
       child.send('cpu');
-      const { cpu, maxRssKB } = await next();
-      return { ms: (cpu.user + cpu.system) / 1000, maxRssKB };
+      const { cpu, validatorMs, maxRssKB } = await next();
+      return { ms: (cpu.user + cpu.system) / 1000, validatorMs, maxRssKB };
     },
     close() {
       return new Promise((resolve) => {
@@ -86,13 +90,17 @@ function chunkSizes(n, first, chunk) {
   return sizes;
 }
 
-async function push(url, token, n, tag, sizes) {
+async function push(url, token, n, tag, sizes, randomGuids) {
   // Serialised up front: the client's cost is not the server's.
   const bodies = [];
   let i = 0;
   for (const k of sizes) {
     const events = [];
-    for (let j = 0; j < k; j++, i++) events.push({ ...createForm(tag, i), syncLevel: 0 });
+    for (let j = 0; j < k; j++, i++) {
+      const form = createForm(tag, i);
+      if (randomGuids) form.guid = randomUUID();
+      events.push({ ...form, syncLevel: 0 });
+    }
     bodies.push(Buffer.from(JSON.stringify({ events, configId: 'default' })));
   }
   const bytes = bodies.reduce((a, b) => a + b.length, 0);
@@ -145,19 +153,22 @@ async function main() {
   const pullLimit = Number(opt('--pull-limit', MAX_PULL_LIMIT));
   const profileDir = opt('--profile', null);
   const jsonOut = opt('--json', null);
+  // bench/lib/data.mjs makes ordered guids (as the cycle benchmark submits); the library makes
+  // random UUID v4s, which land all over the server's guid index.
+  const randomGuids = opt('--guids', 'ordered') === 'random';
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const results = [];
   const lines = [
     `Server benchmark — ${new Date().toISOString()}, Node ${process.version}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' / ')}`,
     '',
-    `Push chunks: ${first} then ${chunk} events (the C++ client's); pull pages: ${pullLimit} (server maximum) and 500 (the client's).`,
+    `Push chunks: ${first} then ${chunk} events (the C++ client's), ${randomGuids ? 'random UUID' : 'ordered'} guids; pull pages: ${pullLimit} (server maximum) and 500 (the client's).`,
     '',
-    '| N | phase | requests | MB | wall ms | server CPU ms | events/s (wall) | events per server CPU-s |',
-    '|---|---|---|---|---|---|---|---|',
+    '| N | phase | requests | MB | wall ms | server CPU ms | of which in the validator | server CPU ms without it | events/s (wall) | events per server CPU-s |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const n of sizes) {
     const srv = startChild(profileDir);
-    const { url } = await srv.next();
+    const { url, validatorLoadCpuMs } = await srv.next();
     try {
       const token = await login(url);
       const tag = 0x3000;
@@ -166,37 +177,29 @@ async function main() {
         const c0 = await srv.cpuMs();
         const r = await fn();
         const c1 = await srv.cpuMs();
-        phases.push({ phase, ...r, cpuMs: c1.ms - c0.ms, maxRssMB: c1.maxRssKB / 1024 });
+        phases.push({ phase, ...r, cpuMs: c1.ms - c0.ms, validatorMs: c1.validatorMs - c0.validatorMs, maxRssMB: c1.maxRssKB / 1024 });
         process.stderr.write(`server_bench: N=${n} ${phase}: ${fmt(r.wallMs)} ms wall, ${fmt(c1.ms - c0.ms)} ms server CPU\n`);
       };
-      // The first push loads the package's validator (wasm) once per server process: measured
-      // on its own, with an invalid event that is rejected and not stored.
-      await measure('warm-up (validator load)', async () => {
-        const t0 = performance.now();
-        const r = await request(`${url}/api/sync/push`, { method: 'POST', token, body: Buffer.from('{"events":[{}],"configId":"default"}') });
-        if (r.status !== 200 || JSON.parse(r.text).rejected.length !== 1) throw new Error(`warm-up: HTTP ${r.status} ${r.text}`);
-        return { requests: 1, wallMs: performance.now() - t0, bytes: 0 };
-      });
-      await measure('push', () => push(url, token, n, tag, chunkSizes(n, first, chunk)));
+      await measure('push', () => push(url, token, n, tag, chunkSizes(n, first, chunk), randomGuids));
       await measure(`pull (limit ${pullLimit})`, () => pull(url, token, n, pullLimit));
       if (pullLimit !== 500) await measure('pull (limit 500)', () => pull(url, token, n, 500));
       for (const p of phases) {
-        if (p.phase.startsWith('warm-up')) {
-          lines.push(`| ${fmt(n)} | ${p.phase} | 1 | — | ${fmt(p.wallMs)} | ${fmt(p.cpuMs)} | — | — |`);
-          continue;
-        }
         lines.push(
           `| ${fmt(n)} | ${p.phase} | ${p.requests} | ${fmt(p.bytes / 1e6, 1)} | ${fmt(p.wallMs)} | ${fmt(p.cpuMs)} | ` +
-            `${fmt(n / (p.wallMs / 1000))} | ${fmt(n / (p.cpuMs / 1000))} |`,
+            `${fmt(p.validatorMs)} | ${fmt(p.cpuMs - p.validatorMs)} | ${fmt(n / (p.wallMs / 1000))} | ${fmt(n / (p.cpuMs / 1000))} |`,
         );
       }
-      results.push({ n, phases, serverMaxRssMB: phases.at(-1).maxRssMB });
+      results.push({ n, phases, validatorLoadCpuMs, serverMaxRssMB: phases.at(-1).maxRssMB });
     } finally {
       await srv.close();
     }
   }
   agent.destroy();
-  lines.push('', `Server peak RSS: ${results.map((r) => `N=${fmt(r.n)}: ${fmt(r.serverMaxRssMB)} MB`).join(', ')}.`);
+  lines.push(
+    '',
+    `Server peak RSS: ${results.map((r) => `N=${fmt(r.n)}: ${fmt(r.serverMaxRssMB)} MB`).join(', ')}. ` +
+      `Loading the package's validator (wasm), once per server process: ${results.map((r) => `${fmt(r.validatorLoadCpuMs)} ms CPU`).join(', ')}.`,
+  );
   console.log(lines.join('\n'));
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), first, chunk, pullLimit, results }, null, 2));
   if (profileDir) console.log(`\nServer CPU profiles: ${path.resolve(profileDir)}`);
@@ -204,16 +207,32 @@ async function main() {
 
 // --- child: the server ---------------------------------------------------------------------------
 async function runChild() {
-  const s = await startReferenceServer({ label: 'server-bench' });
+  // The package's validator, loaded here and injected (as the server would load it on the first
+  // push), wrapped to count the CPU spent in it (process CPU: wall time would count waiting for
+  // a core on a loaded machine; a getrusage per call costs about a microsecond).
+  const c0 = process.cpuUsage();
+  const validate = await loadPackageValidator();
+  const loadCpu = process.cpuUsage(c0);
+  let validatorMs = 0;
+  const validateEvent = (obj) => {
+    const before = process.cpuUsage();
+    try {
+      return validate(obj);
+    } finally {
+      const used = process.cpuUsage(before);
+      validatorMs += (used.user + used.system) / 1000;
+    }
+  };
+  const s = await startReferenceServer({ label: 'server-bench', serverOptions: { validateEvent } });
   process.on('disconnect', () => process.exit(1)); // the parent died: do not linger
   process.on('message', async (m) => {
-    if (m === 'cpu') process.send({ cpu: process.cpuUsage(), maxRssKB: process.resourceUsage().maxRSS });
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage(), validatorMs, maxRssKB: process.resourceUsage().maxRSS });
     else if (m === 'close') {
       await s.close();
       process.exit(0); // --cpu-prof writes its profile at exit
     }
   });
-  process.send({ url: s.url });
+  process.send({ url: s.url, validatorLoadCpuMs: (loadCpu.user + loadCpu.system) / 1000 });
 }
 
 if (process.argv[2] === '--child') await runChild();

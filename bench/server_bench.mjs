@@ -161,7 +161,8 @@ async function main() {
   const lines = [
     `Server benchmark — ${new Date().toISOString()}, Node ${process.version}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' / ')}`,
     '',
-    `Push chunks: ${first} then ${chunk} events (the C++ client's), ${randomGuids ? 'random UUID' : 'ordered'} guids; pull pages: ${pullLimit} (server maximum) and 500 (the client's).`,
+    `Push chunks: ${first} then ${chunk} events${first === 10 && chunk === 500 ? " (the C++ client's)" : ''}, ${randomGuids ? 'random UUID' : 'ordered'} guids; ` +
+      `pull pages: ${pullLimit}${pullLimit === MAX_PULL_LIMIT ? ' (server maximum)' : ''}${pullLimit !== 500 ? " and 500 (the client's)" : ''}.`,
     '',
     '| N | phase | requests | MB | wall ms | server CPU ms | of which in the validator | server CPU ms without it | events/s (wall) | events per server CPU-s |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -17,6 +17,7 @@ test('canonicalJson equals the reference on edge cases', () => {
     new Date(0), { d: new Date(0) }, [new Date(0)], { toJSON: 1 }, Object.create(null), Object.assign(Object.create(null), { b: 1, a: 2 }),
     { s: new String('ab') }, [new Number(3)], { f: () => 1, a: 1 }, [() => 1], { s: Symbol('x') },
   ];
+  cases.push(JSON.parse('{"b":1,"__proto__":{"y":1,"x":2},"a":[{"__proto__":null}]}'), JSON.parse('{"__proto__":1,"a":2}'));
   for (const v of cases) same(v);
   let chain = 1; // deeper than the fast path's bound: the reference decides
   for (let i = 0; i < 500; i++) chain = i % 2 ? { k: chain } : [chain];

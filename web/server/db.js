@@ -210,9 +210,9 @@ export class Store {
   }
 
   // One page in ingestion order after position `afterSeq`, optionally only entries whose
-  // timestamp is after `minTsMs`. Rows are {seq, body: Buffer (UTF-8 JSON)}. Fetches limit+1 rows to know whether more exist. `maxSeq` is
-  // read in the same transaction so that an empty or final page can report the position that
-  // covers everything it looked at.
+  // timestamp is after `minTsMs`; rows are {seq, body: Buffer of the UTF-8 JSON}. Fetches limit+1
+  // rows to know whether more exist. `maxSeq` is read in the same transaction so that an empty or
+  // final page can report the position that covers everything it looked at.
   page(logName, configId, { afterSeq, minTsMs, limit }) {
     return this.pageTx(this.logs[logName], configId, afterSeq, minTsMs, limit);
   }

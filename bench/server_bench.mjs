@@ -10,6 +10,8 @@
 // then pull them all with the largest page the server allows (MAX_PULL_LIMIT) and again with the
 // client's page (500). Request bodies are serialised before the clock starts; the pull's wall
 // time includes parsing each page here (to check that every event arrives exactly once).
+// Then the audit log as the client syncs it: one ≈ 700-byte entry per event, pushed in the same
+// chunks, pulled in one request (the client sends no `limit` there).
 // The package's validator is injected with a timer around it, so the table splits the push's
 // server CPU into the validator's share (wasm, issue 7's largest server cost) and the rest.
 // --profile DIR runs the server under `node --cpu-prof` and writes its .cpuprofile there.
@@ -119,6 +121,63 @@ async function push(url, token, n, tag, sizes, randomGuids) {
   return { requests: bodies.length, wallMs, bytes };
 }
 
+// JSON with keys sorted at every level, as the C++ client (nlohmann::json) sends it.
+function sortedKeys(v) {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys(v[k])]));
+}
+
+// The audit entry the engine records for a create-individual form (≈ 700 bytes).
+function auditEntryFor(form, randomGuids, i) {
+  return sortedKeys({
+    guid: randomGuids ? randomUUID() : `a0d17000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+    timestamp: form.timestamp,
+    userId: form.userId,
+    action: form.type,
+    eventGuid: form.guid,
+    entityGuid: form.entityGuid,
+    changes: { data: form.data, guid: form.entityGuid, name: form.data.name, type: 'individual' },
+    signature: '',
+  });
+}
+
+// The client pushes its audit log in chunks of its push chunk size (src/sync/sync_manager.cpp
+// pushAuditLogs) once the server has shown the extensions, i.e. `chunk` from the start.
+async function pushAudit(url, token, n, tag, chunk, randomGuids) {
+  const bodies = [];
+  for (let i = 0; i < n; i += chunk) {
+    const auditLogs = [];
+    for (let j = i; j < Math.min(n, i + chunk); j++) auditLogs.push(auditEntryFor(createForm(tag, j), randomGuids, j));
+    bodies.push(Buffer.from(JSON.stringify({ auditLogs, configId: 'default' })));
+  }
+  const bytes = bodies.reduce((a, b) => a + b.length, 0);
+  const t0 = performance.now();
+  let accepted = 0;
+  for (const body of bodies) {
+    const r = await request(`${url}/api/sync/push/audit-logs`, { method: 'POST', token, body });
+    const json = JSON.parse(r.text);
+    if (r.status !== 200 || json.status !== 'success' || json.rejected.length) {
+      throw new Error(`audit push failed: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    accepted += json.accepted.length;
+  }
+  const wallMs = performance.now() - t0;
+  if (accepted !== n) throw new Error(`audit push: ${accepted} accepted, expected ${n}`);
+  return { requests: bodies.length, wallMs, bytes };
+}
+
+// The client's audit pull: one request without `limit` (the server's default page).
+async function pullAudit(url, token, n) {
+  const t0 = performance.now();
+  const r = await request(`${url}/api/sync/pull/audit-logs?since=&configId=default`, { token });
+  if (r.status !== 200) throw new Error(`audit pull failed: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  const entries = JSON.parse(r.text);
+  const wallMs = performance.now() - t0;
+  if (entries.length !== n) throw new Error(`audit pull: ${entries.length} entries, expected ${n}`);
+  return { requests: 1, wallMs, bytes: Buffer.byteLength(r.text) };
+}
+
 async function pull(url, token, n, limit) {
   const t0 = performance.now();
   let since = '';
@@ -184,6 +243,8 @@ async function main() {
       await measure('push', () => push(url, token, n, tag, chunkSizes(n, first, chunk), randomGuids));
       await measure(`pull (limit ${pullLimit})`, () => pull(url, token, n, pullLimit));
       if (pullLimit !== 500) await measure('pull (limit 500)', () => pull(url, token, n, 500));
+      await measure('push audit logs', () => pushAudit(url, token, n, tag, chunk, randomGuids));
+      await measure('pull audit logs (one request)', () => pullAudit(url, token, n));
       for (const p of phases) {
         lines.push(
           `| ${fmt(n)} | ${p.phase} | ${p.requests} | ${fmt(p.bytes / 1e6, 1)} | ${fmt(p.wallMs)} | ${fmt(p.cpuMs)} | ` +

@@ -22,7 +22,8 @@ function listen(server) {
   });
 }
 
-export async function startReferenceServer({ label = 'bench' } = {}) {
+// `serverOptions` are passed on to createServer (e.g. an injected validateEvent).
+export async function startReferenceServer({ label = 'bench', serverOptions = {} } = {}) {
   if (!serverAvailable()) throw new Error('web/server/app.js does not exist yet');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `dc-bench-server-${label}-`));
   const mod = await import(pathToFileURL(path.join(ROOT, 'web/server/app.js')).href);
@@ -37,6 +38,7 @@ export async function startReferenceServer({ label = 'bench' } = {}) {
     jwtSecret: 'bench-secret-not-for-production',
     seedUser: { ...DEMO, configIds: ['default'] },
     bcryptRounds: 4,
+    ...serverOptions,
   });
   let server = null;
   let closeFn = null;

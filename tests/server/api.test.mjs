@@ -207,6 +207,38 @@ test('concurrent pushes of one guid: identical content stored once, different co
   assert.deepEqual(stored[0].data, winner.data);
 });
 
+test('a large push (2,000 events, the client\'s big chunks) is stored exactly once and pulled back byte for byte', async () => {
+  await freshServer(async (f, t) => {
+    // Mixed shapes: unsorted and integer-like keys, nested arrays, non-ASCII text (the stored
+    // bytes are copied into pull responses as they are).
+    const events = Array.from({ length: 2000 }, (_, i) =>
+      makeEvent({
+        timestamp: new Date(Date.UTC(2024, 0, 1) + i).toISOString(),
+        data: i % 2
+          ? { name: `Zoë ${i} ❤`, 10: 'ten', 2: 'two', address: { zip: String(i), city: 'Kisumu' }, tags: [{ b: 1, a: 2 }, 'x'] }
+          : { name: `Person ${i}`, age: i % 90, note: '"quoted" \\ \u2028 😀' },
+      }),
+    );
+    const r = await push(f.url, t, events);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { status: 'success', accepted: events.map((e) => e.guid), rejected: [] });
+    // A resend of the whole chunk, keys reordered and syncLevel changed: accepted, nothing new stored.
+    const resent = events.map(({ guid, ...rest }) => ({ ...rest, syncLevel: 1, guid }));
+    assert.deepEqual((await push(f.url, t, resent)).json.accepted, events.map((e) => e.guid));
+    assert.equal(f.server.db.count('events', 'default'), 2000);
+
+    const { events: pulled, pages } = await pullAll(f.url, t, { limit: 1000 });
+    assert.equal(pages, 2);
+    assert.deepEqual(pulled, events.map((e) => ({ ...e, syncLevel: 1 })));
+    // Each pulled event is its canonical stored body plus syncLevel, and the page is valid UTF-8 JSON.
+    const raw = await api(f.url, '/api/sync/pull?since=&configId=default&limit=3', { token: t });
+    assert.equal(Number(raw.headers.get('content-length')), Buffer.byteLength(raw.text));
+    assert.deepEqual(raw.json.events, pulled.slice(0, 3));
+    assert.equal(raw.json.cursor, '3');
+    assert.equal(raw.json.nextCursor, '3');
+  });
+});
+
 test('push validates each event with the package rules: invalid ones rejected INVALID_FORM, the rest stored', async () => {
   const good1 = makeEvent();
   const good2 = makeEvent();

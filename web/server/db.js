@@ -83,11 +83,13 @@ export class Store {
     this.appendTx = db.transaction((log, configId, items, now) => {
       let seq = log.maxSeq.get(configId).m ?? 0;
       return items.map((item) => {
-        const existing = log.hashByGuid.get(configId, item.guid);
-        if (existing) return existing.content_hash === item.hash ? 'accepted' : 'conflict';
-        seq += 1;
-        log.insert.run(configId, seq, item.guid, item.timestamp, item.tsMs, item.body, item.hash, now);
-        return 'accepted';
+        // One statement per new event: the insert is skipped when the guid is already stored,
+        // and only then is the stored hash read (a resend or a conflict).
+        if (log.insertNew.run(configId, seq + 1, item.guid, item.timestamp, item.tsMs, item.body, item.hash, now).changes) {
+          seq += 1;
+          return 'accepted';
+        }
+        return log.hashByGuid.get(configId, item.guid).content_hash === item.hash ? 'accepted' : 'conflict';
       });
     });
     this.pending = [];
@@ -119,13 +121,16 @@ export class Store {
     return {
       maxSeq: db.prepare(`SELECT MAX(seq) AS m FROM ${table} WHERE config_id = ?`),
       hashByGuid: db.prepare(`SELECT content_hash FROM ${table} WHERE config_id = ? AND guid = ?`),
-      insert: db.prepare(
+      // Only a duplicate guid is ignored; any other constraint failure still throws.
+      insertNew: db.prepare(
         `INSERT INTO ${table} (config_id, seq, guid, timestamp, ts_ms, body, content_hash, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (config_id, guid) DO NOTHING`,
       ),
-      page: db.prepare(`SELECT seq, body FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      // Bodies come back as Buffers of their UTF-8 bytes (CAST AS BLOB): a pull copies them into
+      // the response without decoding to JS strings and encoding back.
+      page: db.prepare(`SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       pageAfterTime: db.prepare(
-        `SELECT seq, body FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
+        `SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
       ),
       count: db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE config_id = ?`),
     };
@@ -205,9 +210,9 @@ export class Store {
   }
 
   // One page in ingestion order after position `afterSeq`, optionally only entries whose
-  // timestamp is after `minTsMs`. Fetches limit+1 rows to know whether more exist. `maxSeq` is
-  // read in the same transaction so that an empty or final page can report the position that
-  // covers everything it looked at.
+  // timestamp is after `minTsMs`; rows are {seq, body: Buffer of the UTF-8 JSON}. Fetches limit+1
+  // rows to know whether more exist. `maxSeq` is read in the same transaction so that an empty or
+  // final page can report the position that covers everything it looked at.
   page(logName, configId, { afterSeq, minTsMs, limit }) {
     return this.pageTx(this.logs[logName], configId, afterSeq, minTsMs, limit);
   }

@@ -11,8 +11,9 @@ export class HttpError extends Error {
   }
 }
 
+// `body`: a value to serialise, or JSON already serialised (a string or a Buffer).
 export function sendJson(res, status, body, headers = {}) {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   if (res.headersSent) {
     // Too late for a status; end what we have rather than hang the client.
     res.end();

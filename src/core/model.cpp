@@ -158,15 +158,20 @@ Json AuditEntry::toJson() const {
               {"changes", changes},     {"signature", signature}};
 }
 
-void AuditEntry::appendJson(std::string& out) const {
+void AuditEntry::appendJson(std::string& out, std::string_view changesMember) const {
   auto field = [&](const char* key, const std::string& value) {
     out += key;
     if (!appendJsonString(out, value)) Json(value).dump();  // throws type_error 316, like dump()
   };
   out += "{\"action\":";
   if (!appendJsonString(out, action)) Json(action).dump();
-  out += ",\"changes\":";
-  dc::appendJson(out, changes);
+  if (changesMember.empty()) {
+    out += ",\"changes\":";
+    dc::appendJson(out, changes);
+  } else {
+    out += ',';
+    out += changesMember;
+  }
   field(",\"entityGuid\":", entityGuid);
   field(",\"eventGuid\":", eventGuid);
   field(",\"guid\":", guid);

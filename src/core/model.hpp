@@ -89,7 +89,9 @@ struct AuditEntry {
   Json changes = Json::object();
   std::string signature;  // may stay ""
   Json toJson() const;
-  void appendJson(std::string& out) const;  // toJson() as text, without copying `changes`
+  // toJson() as text, without copying `changes`; `changesMember` (e.g. `"changesOfPut":0`)
+  // replaces the "changes" member when given (the journal's compact form).
+  void appendJson(std::string& out, std::string_view changesMember = {}) const;
   static AuditEntry fromJson(const Json& j);
 };
 

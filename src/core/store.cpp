@@ -115,6 +115,31 @@ std::pair<std::string, std::string> unordered(const std::string& a, const std::s
   return a < b ? std::make_pair(a, b) : std::make_pair(b, a);
 }
 
+// What the audit log records for a newly created entity: every member but the bookkeeping ones,
+// `data` only when it has fields (the applier's diff against nothing).
+bool skippedInCreation(const std::string& key, const Json& value) {
+  return key == "id" || key == "version" || key == "lastUpdated" || (key == "data" && (!value.is_object() || value.empty()));
+}
+Json creationChanges(const Json& entity) {
+  Json changes = Json::object();
+  if (!entity.is_object()) return changes;
+  for (auto it = entity.begin(); it != entity.end(); ++it)
+    if (!skippedInCreation(it.key(), *it)) changes[it.key()] = *it;
+  return changes;
+}
+// Whether `changes` equals creationChanges(entity), without building it.
+bool isCreationChanges(const Json& changes, const Json& entity) {
+  if (!changes.is_object() || !entity.is_object()) return false;
+  size_t expected = 0;
+  for (auto it = entity.begin(); it != entity.end(); ++it) {
+    if (skippedInCreation(it.key(), *it)) continue;
+    ++expected;
+    auto c = changes.find(it.key());
+    if (c == changes.end() || *c != *it) return false;
+  }
+  return expected == changes.size();
+}
+
 // One journal record: the effect of a Transaction or of one outside-a-transaction operation.
 // Commit and replay both go through decode-free apply() of the same Delta, so the state after a
 // reopen is by construction the state before it.
@@ -184,11 +209,20 @@ struct Delta {
       out += ']';
     }
     if (!audit.empty()) {
+      // The audit entry of a created entity repeats the whole document: it is stored as a
+      // reference to the entity's put and rebuilt from it on replay.
+      std::unordered_map<std::string_view, size_t> putOf;
+      for (size_t i = 0; i < puts.size(); ++i) putOf.emplace(puts[i].guid, i);
       key("audit");
       out += '[';
       for (size_t i = 0; i < audit.size(); ++i) {
         if (i) out += ',';
-        audit[i].appendJson(out);
+        auto put = putOf.find(audit[i].entityGuid);
+        if (put != putOf.end() && isCreationChanges(audit[i].changes, puts[put->second].modified)) {
+          audit[i].appendJson(out, "\"changesOfPut\":" + std::to_string(put->second));
+        } else {
+          audit[i].appendJson(out);
+        }
       }
       out += ']';
     }
@@ -260,6 +294,7 @@ struct Delta {
       d.syncedGuids = j["synced"].at("guids").get<std::vector<std::string>>();
       d.syncedLevel = j["synced"].at("level").get<int>();
     }
+    for (auto& p : list("put")) d.puts.push_back({take(p, "guid"), std::move(p.at("modified"))});
     for (auto& a : list("audit")) {
       AuditEntry entry;
       entry.guid = take(a, "guid");
@@ -268,12 +303,12 @@ struct Delta {
       entry.action = take(a, "action");
       entry.eventGuid = take(a, "eventGuid");
       entry.entityGuid = take(a, "entityGuid");
-      entry.changes = std::move(a.at("changes"));
+      auto ofPut = a.find("changesOfPut");
+      entry.changes = ofPut != a.end() ? creationChanges(d.puts.at(ofPut->get<size_t>()).modified) : std::move(a.at("changes"));
       entry.signature = a.value("signature", "");
       d.audit.push_back(std::move(entry));
     }
     d.deletes = list("del").get<std::vector<std::string>>();
-    for (auto& p : list("put")) d.puts.push_back({take(p, "guid"), std::move(p.at("modified"))});
     for (const auto& pr : list("dupDel")) d.dupRemove.emplace_back(pr.at(0).get<std::string>(), pr.at(1).get<std::string>());
     for (const auto& pr : list("dupAdd")) d.dupAdd.emplace_back(pr.at(0).get<std::string>(), pr.at(1).get<std::string>());
     if (j.contains("state")) {

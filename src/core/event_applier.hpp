@@ -47,6 +47,7 @@ class EventApplierService {
   // current state of form.entityGuid afterwards (nullopt when deleted). A guid already stored is
   // a no-op returning the current entity. Throws dc::Error; a failure leaves no trace.
   std::optional<Json> submitForm(const Json& form);
+  std::optional<Json> submitForm(Json&& form);  // the same, moving the form's data into the log
 
   // Applies events received from the server, in order, each atomically; `statePatch` (e.g. the
   // pull cursor) is committed together with the last one so a page and its cursor are durable

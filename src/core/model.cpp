@@ -79,7 +79,9 @@ void Event::appendJson(std::string& out) const {
   out += '}';
 }
 
-Event Event::fromJson(const Json& form) {
+Event Event::fromJson(const Json& form) { return fromJson(Json(form)); }
+
+Event Event::fromJson(Json&& form) {
   if (!form.is_object()) invalidForm(std::string("Form submission must be a JSON object, got ") + form.type_name());
   Event e;
   // SPEC §4 order: guid, entityGuid, type, data, timestamp, userId.
@@ -91,7 +93,6 @@ Event Event::fromJson(const Json& form) {
   if (data == form.end() || !data->is_object() || data->empty()) invalidForm("Form submission has no data");
   if (jsonDepth(*data, kMaxDataDepth) > kMaxDataDepth)
     invalidForm("Form submission data is nested more than " + std::to_string(kMaxDataDepth) + " levels deep");
-  e.data = *data;
 
   auto ts = form.find("timestamp");
   if (ts == form.end() || ts->is_null() || (ts->is_string() && ts->get_ref<const std::string&>().empty()))
@@ -112,6 +113,7 @@ Event Event::fromJson(const Json& form) {
       invalidForm("Form submission has an invalid syncLevel: " + excerpt(*level) + " (expected 0, 1 or 2)");
     e.syncLevel = level->get<int>();
   }
+  e.data = std::move(*data);  // last: a form that fails validation is left whole
   return e;
 }
 

@@ -33,6 +33,7 @@ struct Event {
   // Validates per SPEC §4 (order and messages exact) and normalises the timestamp.
   // Throws dc::Error(INVALID_FORM, ...). syncLevel defaults to LOCAL when absent.
   static Event fromJson(const Json& form);
+  static Event fromJson(Json&& form);  // the same; `data` is moved out once the form is valid
 };
 
 // Total order of SPEC §6.4: (timestamp, guid).

@@ -1,6 +1,6 @@
 // Errors of SPEC §3: an Error whose `code` says what went wrong and `message` says what to do.
-// The engine answers every call with a Result ({ok, json} or {ok: false, code, message, status});
-// this file is the one place that turns Results into values or thrown errors.
+// The engine answers every call with a Result: the JSON text of the value (a string) or an error
+// object {ok: false, code, message, status}; this file turns Results into values or thrown errors.
 
 export const ErrorCodes = Object.freeze([
   'INVALID_FORM', 'INVALID_MEMBER_DATA', 'INVALID_GROUP', 'ENTITY_NOT_FOUND', 'NO_APPLIER',
@@ -21,9 +21,11 @@ export function errorOf(result) {
   return new DataCollectError(result.code, result.message, result.status);
 }
 
+export const isOk = (result) => typeof result === 'string';
+
 // Result -> parsed value, or throws.
 export function unwrap(result) {
-  if (result.ok) return JSON.parse(result.json);
+  if (isOk(result)) return JSON.parse(result);
   throw errorOf(result);
 }
 

@@ -7,7 +7,7 @@
 //
 // validateEvent(obj) is synchronous once `await loadModule()` has resolved (the reference server
 // validates pushed events with it).
-import { DataCollectError, ErrorCodes, toJsonText } from './errors.js';
+import { DataCollectError, ErrorCodes, isOk, toJsonText } from './errors.js';
 import { EntityDataManager } from './entity-data-manager.js';
 import { createModuleInstance, isNode, loadModule, loadedModule } from './loader.js';
 import { openSession } from './session.js';
@@ -35,7 +35,7 @@ export function validateEvent(obj) {
   const module = loadedModule();
   if (!module) return loadModule().then(() => validateEvent(obj));
   const result = module.validateEvent(text);
-  return result.ok ? { ok: true, event: JSON.parse(result.json) } : { ok: false, code: result.code, message: result.message };
+  return isOk(result) ? { ok: true, event: JSON.parse(result) } : { ok: false, code: result.code, message: result.message };
 }
 
 // Resolves with validateEvent once the module is loaded (for callers that prefer one await).

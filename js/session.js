@@ -2,11 +2,12 @@
 // It is internal: users see EventStore, EntityStore, ... and never a handle or `.delete()`.
 //
 // - call(): synchronous engine call -> value, or throws DataCollectError.
-// - async(): engine call that answers through a callback -> Promise; tracked so close() waits.
+// - async(): engine call that answers through a callback (or at once, by returning its Result)
+//   -> Promise; tracked so close() waits.
 // - write(): a synchronous mutation followed by a flush, so the Promise resolves once durable.
 // - close(): waits for running operations, frees every handle, unmounts, releases the lock;
 //   afterwards every call rejects with CLOSED.
-import { DataCollectError, errorOf, unwrap } from './errors.js';
+import { DataCollectError, errorOf, isOk, unwrap } from './errors.js';
 
 export const closedError = () => new DataCollectError('CLOSED', 'The store is closed');
 
@@ -32,12 +33,32 @@ export class StoreSession {
     return unwrap(handle[method](...args));
   }
 
-  // start(cb) hands cb to the engine; cb receives a Result.
+  // start(cb) hands cb to the engine; cb receives a Result. start may instead return the Result
+  // (an engine call with nothing left to wait for): then there is nothing for close() to track.
   async(start) {
     if (this.closed) return Promise.reject(closedError());
-    const op = new Promise((resolve, reject) => {
-      start((result) => (result.ok ? resolve(JSON.parse(result.json)) : reject(errorOf(result))));
-    });
+    let answered = false;
+    let resolve;
+    let reject;
+    const op = new Promise((res, rej) => ([resolve, reject] = [res, rej]));
+    // Called from C++: must not throw into wasm.
+    const settle = (result) => {
+      answered = true;
+      try {
+        if (isOk(result)) resolve(JSON.parse(result));
+        else reject(errorOf(result));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    try {
+      const now = start(settle);
+      if (now !== undefined) settle(now);
+    } catch (error) {
+      answered = true;
+      reject(error);
+    }
+    if (answered) return op;
     this.running.add(op);
     const forget = () => this.running.delete(op);
     op.then(forget, forget);
@@ -90,7 +111,7 @@ export async function openSession(module, { name, storage, release, mountName = 
   }
   const engine = new module.Engine();
   const opened = engine.open(kind, path, flushKind);
-  if (!opened.ok) {
+  if (!isOk(opened)) {
     engine.delete();
     if (mountPath) await module.dcUnmount(mountPath);
     throw errorOf(opened);

@@ -6,9 +6,11 @@
 //   Engine: one open store with its EventStore, EntityStore and EventApplierService.
 //   SyncHandle: one InternalSyncManager over an Engine, with the fetch transport and JS clock.
 //
-// Result convention: every bound entry point returns {ok: true, json: "<JSON text>"} or
-// {ok: false, code, message, status?}. C++ exceptions are caught here and never reach JS (in
-// Emscripten 3.1.6 a thrown C++ exception arrives in JS as a bare number, TOOLCHAIN.md quirk 6).
+// Result convention: every bound entry point returns the JSON text of its value (a JS string) or
+// an error object {ok: false, code, message, status?}; JS tells them apart with typeof. A bare
+// string is one embind crossing, where an {ok, json} object took nine per call. C++ exceptions are
+// caught here and never reach JS (in Emscripten 3.1.6 a thrown C++ exception arrives in JS as a
+// bare number, TOOLCHAIN.md quirk 6).
 // Whole batches cross as one JSON string, never one embind call per event.
 //
 // Asynchronous operations (flush, submitForm, sync, login) take a JS callback `cb(result)`; the
@@ -49,12 +51,7 @@ std::string dumpJson(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-val okResult(const Json& value) {
-  val r = val::object();
-  r.set("ok", true);
-  r.set("json", dumpJson(value));
-  return r;
-}
+val okResult(const Json& value) { return val(dumpJson(value)); }
 
 // Messages are for people; a message quoting a hostile 1 MB value is cut in the middle.
 std::string boundedMessage(const std::string& message) {
@@ -203,6 +200,7 @@ class Engine {
         storage = openDirectoryStorage(path, flushKind == "native" ? PlatformFlush{} : jsPlatformFlush(flushKind, path));
       else throw Error(ErrorCode::Storage, "Unknown storage kind: " + kind);
       store_ = Store::open(std::move(storage));
+      memory_ = kind == "memory";
       events_ = std::make_unique<EventStore>(store_);
       entities_ = std::make_unique<EntityStore>(store_);
       applier_ = std::make_unique<EventApplierService>(*events_, *entities_);
@@ -365,7 +363,10 @@ class Engine {
   // --- EventApplierService ---
   // Applies the form, then answers once it is durable (group commit: concurrent submits share
   // flushes). fillTimestamp: a missing timestamp comes from the engine's hybrid logical clock.
-  void submitForm(std::string formJson, bool fillTimestamp, double wallClockMs, val cb) {
+  // Returns the Result at once when there is nothing to wait for (an error, or a memory store,
+  // whose flush is a no-op: the flush request and the callback cost more than the answer);
+  // otherwise returns undefined and calls cb(result) once durable.
+  val submitForm(std::string formJson, bool fillTimestamp, double wallClockMs, val cb) {
     val applied = guarded([&] {
       Json form = parseJson(formJson, "Form submission");
       if (fillTimestamp && form.is_object() && (!form.contains("timestamp") || form["timestamp"].is_null()))
@@ -373,8 +374,9 @@ class Engine {
       auto entity = applier().submitForm(form);
       return entity ? *entity : Json(nullptr);
     });
-    if (!applied["ok"].as<bool>()) return (void)cb(applied);
+    if (!applied.isString() || memory_) return applied;
     store_->flush([cb, applied](std::optional<Error> error) mutable { cb(error ? errorResult(*error) : applied); });
+    return val::undefined();
   }
   // fn(entityJson, formJson) -> JSON text of the new entity or "null", {error: {code, message}},
   // or {thenable: true} (the JS wrapper saw a Promise). See jsApplier below.
@@ -459,6 +461,7 @@ class Engine {
   std::unique_ptr<EntityStore> entities_;
   std::unique_ptr<EventApplierService> applier_;
   ApplierContext* context_ = nullptr;
+  bool memory_ = false;  // memory storage: durable as soon as committed
   std::set<SyncHandle*> syncHandles_;
 };
 
@@ -614,7 +617,7 @@ class SyncHandle {
       start(resultCallback(cb));
       return Json(nullptr);
     });
-    if (!failed["ok"].as<bool>()) cb(failed);
+    if (!failed.isString()) cb(failed);
   }
 
   Engine* engine_;
@@ -638,7 +641,7 @@ void Engine::close() {
 // Module functions
 
 // The reference server's validator: dc::Event::fromJson on one JSON text.
-// {ok: true, json: "<normalised event>"} or {ok: false, code: "INVALID_FORM", message}.
+// "<normalised event JSON>" or {ok: false, code: "INVALID_FORM", message}.
 val validateEvent(std::string json) {
   return guarded([&] { return Event::fromJson(parseJson(json, "Event")).toJson(); });
 }

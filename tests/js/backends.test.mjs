@@ -99,3 +99,33 @@ for (const backend of backends) {
     }
   });
 }
+
+// A submit answers at once on memory and after the flush elsewhere: either way close() lets every
+// accepted submit finish, each resolves with its entity, and a bad form still rejects.
+for (const backend of backends) {
+  test(`submits in flight at close() finish on ${backend.name}`, async () => {
+    const ctx = tempDir(`dc-inflight-${backend.name}-`);
+    const name = `inflight-${backend.name}`;
+    try {
+      const store = await open({ name, storage: backend.storage(ctx), module: await createModuleInstance() });
+      const submits = Array.from({ length: 20 }, (_, i) =>
+        store.eventApplierService.submitForm(form('create-individual', `f-${i}`, { name: `F ${i}` })));
+      const bad = assert.rejects(store.eventApplierService.submitForm({ ...form('create-individual', 'bad', {}), guid: 42 }),
+        (e) => e.code === 'INVALID_FORM');
+      await store.close();
+      const entities = await Promise.all(submits);
+      assert.deepEqual(entities.map((e) => e.guid), submits.map((_, i) => `f-${i}`));
+      await bad;
+      await assert.rejects(store.eventApplierService.submitForm(form('create-individual', 'late', {})), (e) => e.code === 'CLOSED');
+      if (!backend.persistent) return;
+      const reopened = await open({ name, storage: backend.storage(ctx), module: await createModuleInstance() });
+      try {
+        assert.equal((await reopened.entityStore.getAllEntities()).length, 20);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      ctx.cleanup();
+    }
+  });
+}

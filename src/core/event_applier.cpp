@@ -665,6 +665,7 @@ std::optional<Json> EventApplierService::submitForm(Json&& form) {
 
 std::vector<ApplyOutcome> EventApplierService::applyRemoteEvents(const std::vector<Json>& events, const Json& statePatch) {
   Store& store = events_.store();
+  Store::WriteBatch batch(store);  // a page is one journal write, not one per event
   std::vector<ApplyOutcome> outcomes(events.size());
   std::vector<std::optional<Event>> parsed(events.size());
   std::vector<std::pair<std::string, RejectedEvent>> rejections;
@@ -754,6 +755,7 @@ std::vector<ApplyOutcome> EventApplierService::applyRemoteEvents(const std::vect
     addTail(tx);
     tx.commit();
   }
+  batch.finish();
   return outcomes;
 }
 

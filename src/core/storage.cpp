@@ -234,8 +234,15 @@ class DirectoryStorage final : public Storage {
     std::string p = path(name);
     if (appendFd_ < 0 || appendName_ != name) {
       closeAppendFd();
-      appendFd_ = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0666);
+      // Positioned at the end once, not O_APPEND: the store is the file's only writer, and with
+      // O_APPEND NODEFS stats the file before every write to find its end.
+      appendFd_ = ::open(p.c_str(), O_WRONLY | O_CREAT, 0666);
       if (appendFd_ < 0) throw storageError("cannot open " + p + " for appending", errno);
+      if (::lseek(appendFd_, 0, SEEK_END) < 0) {
+        int e = errno;
+        closeAppendFd();
+        throw storageError("cannot seek to the end of " + p, e);
+      }
       appendName_ = name;
     }
     commit_.markDirty(name);  // before writing: a partial write must still be flushed or undone

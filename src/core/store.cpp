@@ -333,6 +333,10 @@ struct Store::Impl {
   uint32_t segment = 1;
   size_t segmentSize = 0;
   bool broken = false;  // a failed append could not be undone: refuse further writes
+  // Write batch (Store::WriteBatch): framed records held back and appended in one write.
+  int batchDepth = 0;
+  std::string batchBytes;
+  size_t batchStart = 0;  // segment size before the held-back records
   size_t recoveredTail = 0;
 
   std::vector<Event> events;
@@ -474,8 +478,15 @@ struct Store::Impl {
     putU32(record, crc32(payload));
     record += payload;
     if (segmentSize >= kSegmentBytes) {
+      drainBatch();  // a segment is complete before the next one starts
       ++segment;
       segmentSize = 0;
+    }
+    if (batchDepth > 0) {
+      if (batchBytes.empty()) batchStart = segmentSize;
+      batchBytes += record;
+      segmentSize += record.size();
+      return;
     }
     std::string name = segmentName(segment);
     try {
@@ -485,6 +496,24 @@ struct Store::Impl {
       throw storageError(std::string("cannot write to the store: ") + e.what());
     }
     segmentSize += record.size();
+  }
+
+  // Appends the records a write batch has held back. They are already applied in memory, so a
+  // failure cannot be undone there: the journal is cut back to before them and the store refuses
+  // further writes until reopened (which reloads what is on disk).
+  void drainBatch() {
+    if (batchBytes.empty()) return;
+    std::string name = segmentName(segment);
+    std::string bytes = std::move(batchBytes);
+    batchBytes.clear();
+    try {
+      storage->append(name, bytes);
+    } catch (const std::exception& e) {
+      segmentSize = batchStart;
+      undoPartialAppend(name);
+      broken = true;
+      throw storageError(std::string("cannot write to the store: ") + e.what() + "; reopen the store");
+    }
   }
 
   void undoPartialAppend(const std::string& name) noexcept {
@@ -618,7 +647,31 @@ const EntityPair* Store::findEntityByExternalId(const std::string& externalId) c
 size_t Store::recoveredTailBytes() const { return impl_->recoveredTail; }
 
 Storage& Store::storage() { return *impl_->storage; }
-void Store::flush(FlushCallback done) { impl_->storage->flush(std::move(done)); }
+void Store::flush(FlushCallback done) {
+  if (impl_->batchDepth == 0) {
+    try {
+      impl_->drainBatch();
+    } catch (const Error& e) {
+      return done(e);
+    }
+  }
+  impl_->storage->flush(std::move(done));
+}
+
+Store::WriteBatch::WriteBatch(Store& store) : store_(store) { ++store_.impl_->batchDepth; }
+Store::WriteBatch::~WriteBatch() {
+  if (!finished_) {
+    try {
+      finish();
+    } catch (...) {  // already reported by finish() when it is called; the store is marked broken
+    }
+  }
+}
+void Store::WriteBatch::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (--store_.impl_->batchDepth == 0) store_.impl_->drainBatch();
+}
 
 void Store::markEventsSynced(const std::vector<std::string>& guids, int level) {
   Delta d;

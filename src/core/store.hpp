@@ -73,6 +73,23 @@ class Store {
   // Group commit: makes every committed transaction durable, then calls done.
   void flush(FlushCallback done);
 
+  // While one exists, committed records are held back and appended to the journal in one write
+  // when the outermost batch finishes (a pulled page: one write instead of one per event). Reads
+  // see every commit at once, as always. If that write fails the store is left unusable
+  // (STORAGE, "reopen the store") rather than holding state its journal lacks.
+  class WriteBatch {
+   public:
+    explicit WriteBatch(Store& store);
+    ~WriteBatch();  // finishes if finish() was not called; a failure then only marks the store
+    void finish();  // throws Error(STORAGE) when the write fails
+    WriteBatch(const WriteBatch&) = delete;
+    WriteBatch& operator=(const WriteBatch&) = delete;
+
+   private:
+    Store& store_;
+    bool finished_ = false;
+  };
+
   // Outside-a-transaction operations, each one journal record.
   void markEventsSynced(const std::vector<std::string>& guids, int level);
   void markEntitiesSynced(const std::vector<std::string>& guids);  // initial := modified

@@ -371,7 +371,7 @@ class Engine {
       Json form = parseJson(formJson, "Form submission");
       if (fillTimestamp && form.is_object() && (!form.contains("timestamp") || form["timestamp"].is_null()))
         form["timestamp"] = applier().nextLocalTimestamp(static_cast<int64_t>(wallClockMs));
-      auto entity = applier().submitForm(form);
+      auto entity = applier().submitForm(std::move(form));
       return entity ? *entity : Json(nullptr);
     });
     if (!applied.isString() || memory_) return applied;

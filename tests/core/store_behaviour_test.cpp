@@ -263,6 +263,51 @@ TEMPLATE_TEST_CASE("store behaviour", "[store]", MemoryBackend, DirectoryBackend
     CHECK_FALSE(h.store().findEvent("ev-2"));
   }
 
+  SECTION("a write batch appends its commits in one write; they are visible at once and durable after it") {
+    auto counting = std::make_shared<FailingStorage>(h.backend.storage);
+    Opened db(counting);
+    applyUpsert(*db.store, makeEvent("ev-0", ts(0), "p0"));
+    size_t bytesBefore = counting->appendedBytes;
+    size_t appendsBefore = counting->appends;
+    {
+      dc::Store::WriteBatch batch(*db.store);
+      for (int i = 1; i <= 5; ++i) applyUpsert(*db.store, makeEvent("ev-" + std::to_string(i), ts(i), "p" + std::to_string(i)));
+      CHECK(db.store->events().size() == 6);  // reads see the commits
+      CHECK(counting->appends == appendsBefore);  // nothing written yet
+      batch.finish();
+    }
+    CHECK(counting->appends == appendsBefore + 1);
+    CHECK(counting->appendedBytes > bytesBefore);
+    Json after = snapshot(*db.store);
+    h.reopen();
+    CHECK(snapshot(h.store()) == after);
+  }
+
+  SECTION("a write batch whose write fails leaves the journal as before it and the store refusing writes") {
+    auto failing = std::make_shared<FailingStorage>(h.backend.storage);
+    Json before;
+    {
+      Opened db(failing);
+      applyUpsert(*db.store, makeEvent("ev-0", ts(0), "p0"));
+      before = snapshot(*db.store);
+      failing->writeHalfFirst = GENERATE(false, true);
+      dc::Store::WriteBatch batch(*db.store);
+      applyUpsert(*db.store, makeEvent("ev-1", ts(1), "p1"));
+      failing->failAppend = true;
+      try {
+        batch.finish();
+        FAIL("finish should have thrown");
+      } catch (const dc::Error& e) {
+        CHECK(e.code() == dc::ErrorCode::Storage);
+      }
+      failing->failAppend = false;
+      CHECK_THROWS_AS(applyUpsert(*db.store, makeEvent("ev-2", ts(2), "p2")), dc::Error);  // reopen first
+    }
+    h.reopen();
+    CHECK(h.store().recoveredTailBytes() == 0);
+    CHECK(snapshot(h.store()) == before);
+  }
+
   SECTION("stores on different storage do not see each other's data (tenant isolation)") {
     TestType otherBackend;
     Opened other(otherBackend.storage);

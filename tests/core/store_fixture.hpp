@@ -174,6 +174,8 @@ struct FailingStorage : dc::Storage {
   std::shared_ptr<dc::Storage> inner;
   bool failAppend = false;
   bool writeHalfFirst = false;
+  size_t appends = 0;        // successful append calls
+  size_t appendedBytes = 0;
   explicit FailingStorage(std::shared_ptr<dc::Storage> s) : inner(std::move(s)) {}
   std::vector<std::string> list() override { return inner->list(); }
   std::optional<std::string> read(const std::string& n) override { return inner->read(n); }
@@ -183,6 +185,8 @@ struct FailingStorage : dc::Storage {
       throw std::runtime_error("simulated: no space left on device");
     }
     inner->append(n, bytes);
+    ++appends;
+    appendedBytes += bytes.size();
   }
   void replace(const std::string& n, std::string_view bytes) override { inner->replace(n, bytes); }
   void truncate(const std::string& n, size_t size) override { inner->truncate(n, size); }

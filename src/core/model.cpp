@@ -183,7 +183,9 @@ void AuditEntry::appendJson(std::string& out, std::string_view changesMember) co
   out += '}';
 }
 
-AuditEntry AuditEntry::fromJson(const Json& j) {
+AuditEntry AuditEntry::fromJson(const Json& j) { return fromJson(Json(j)); }
+
+AuditEntry AuditEntry::fromJson(Json&& j) {
   requireObject(j, "Audit log entry");
   AuditEntry a;
   a.guid = optString(j, "guid");
@@ -194,7 +196,8 @@ AuditEntry AuditEntry::fromJson(const Json& j) {
   a.action = optString(j, "action");
   a.eventGuid = optString(j, "eventGuid");
   a.entityGuid = optString(j, "entityGuid");
-  a.changes = j.value("changes", Json::object());
+  if (auto c = j.find("changes"); c != j.end()) a.changes = std::move(*c);  // as received, even when not an object
+  else a.changes = Json::object();
   a.signature = optString(j, "signature");
   return a;
 }

@@ -94,6 +94,7 @@ struct AuditEntry {
   // replaces the "changes" member when given (the journal's compact form).
   void appendJson(std::string& out, std::string_view changesMember = {}) const;
   static AuditEntry fromJson(const Json& j);
+  static AuditEntry fromJson(Json&& j);  // moves `changes` out
 };
 
 struct PotentialDuplicate {

@@ -544,12 +544,12 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void saveAuditPage(const Json& body) {
+  void saveAuditPage(Json& body) {  // entries are moved out of `body`
     std::vector<AuditEntry> entries;
     std::string newest;
-    for (const auto& j : body) {
+    for (auto& j : body) {
       try {
-        entries.push_back(AuditEntry::fromJson(j));
+        entries.push_back(AuditEntry::fromJson(std::move(j)));
         newest = std::max(newest, entries.back().timestamp);
       } catch (const std::exception&) {
         // A malformed audit entry is the server's problem; it must not block sync.

@@ -640,10 +640,10 @@ std::string rejectionKey(const Json& raw) {
 EventApplierService::EventApplierService(EventStore& eventStore, EntityStore& entityStore)
     : events_(eventStore), entities_(entityStore) {}
 
-std::optional<Json> EventApplierService::submitForm(const Json& form) { return submitForm(Json(form)); }
+std::optional<Json> EventApplierService::submitForm(const Json& form) { return submitEvent(Event::fromJson(form)); }
+std::optional<Json> EventApplierService::submitForm(Json&& form) { return submitEvent(Event::fromJson(std::move(form))); }
 
-std::optional<Json> EventApplierService::submitForm(Json&& form) {
-  Event ev = Event::fromJson(std::move(form));
+std::optional<Json> EventApplierService::submitEvent(Event&& ev) {
   Store& store = events_.store();
   if (store.findEvent(ev.guid)) return currentEntity(store, ev.entityGuid);  // idempotent
   if (store.events().empty() || store.maxAppliedKey() < keyOf(ev)) {

@@ -77,6 +77,7 @@ class EventApplierService {
   EntityStore& entityStore() { return entities_; }
 
  private:
+  std::optional<Json> submitEvent(Event&& ev);
   EventStore& events_;
   EntityStore& entities_;
   std::map<std::string, EventApplier> appliers_;

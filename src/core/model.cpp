@@ -79,9 +79,12 @@ void Event::appendJson(std::string& out) const {
   out += '}';
 }
 
-Event Event::fromJson(const Json& form) { return fromJson(Json(form)); }
+// Validates `form` first and only then copies `data` (or moves it out of `owned`, the same form):
+// a hostile form is never copied whole (a 10,000-level copy recurses past wasm's stack).
+Event Event::fromJson(const Json& form) { return fromForm(form, nullptr); }
+Event Event::fromJson(Json&& form) { return fromForm(form, &form); }
 
-Event Event::fromJson(Json&& form) {
+Event Event::fromForm(const Json& form, Json* owned) {
   if (!form.is_object()) invalidForm(std::string("Form submission must be a JSON object, got ") + form.type_name());
   Event e;
   // SPEC §4 order: guid, entityGuid, type, data, timestamp, userId.
@@ -113,7 +116,8 @@ Event Event::fromJson(Json&& form) {
       invalidForm("Form submission has an invalid syncLevel: " + excerpt(*level) + " (expected 0, 1 or 2)");
     e.syncLevel = level->get<int>();
   }
-  e.data = std::move(*data);  // last: a form that fails validation is left whole
+  if (owned) e.data = std::move((*owned)["data"]);  // last: a form that fails validation is left whole
+  else e.data = *data;
   return e;
 }
 

@@ -34,6 +34,11 @@ struct Event {
   // Throws dc::Error(INVALID_FORM, ...). syncLevel defaults to LOCAL when absent.
   static Event fromJson(const Json& form);
   static Event fromJson(Json&& form);  // the same; `data` is moved out once the form is valid
+
+ private:
+  static Event fromForm(const Json& form, Json* owned);
+
+ public:
 };
 
 // Total order of SPEC §6.4: (timestamp, guid).

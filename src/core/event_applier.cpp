@@ -88,11 +88,7 @@ std::string auditGuid(const std::string& eventGuid, const std::string& entityGui
   return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' + hex.substr(16, 4) + '-' + hex.substr(20, 12);
 }
 
-const Json& dataOf(const Json& entity) {
-  static const Json kEmpty = Json::object();
-  auto it = entity.find("data");
-  return it != entity.end() && it->is_object() ? *it : kEmpty;
-}
+using entity::dataOf;
 
 int64_t versionOf(const std::optional<Json>& e) {
   if (!e) return 0;

@@ -129,6 +129,12 @@ Json makeNew(const std::string& guid, const std::string& type) {
   return e;
 }
 
+const Json& dataOf(const Json& e) {
+  static const Json kEmpty = Json::object();
+  auto it = e.find("data");
+  return it != e.end() && it->is_object() ? *it : kEmpty;
+}
+
 bool isGroup(const Json& e) {
   auto it = e.find("type");
   return it != e.end() && it->is_string() && it->get_ref<const std::string&>() == kGroup;
@@ -169,8 +175,7 @@ void AuditEntry::appendJson(std::string& out, std::string_view changesMember) co
     out += key;
     if (!appendJsonString(out, value)) Json(value).dump();  // throws type_error 316, like dump()
   };
-  out += "{\"action\":";
-  if (!appendJsonString(out, action)) Json(action).dump();
+  field("{\"action\":", action);
   if (changesMember.empty()) {
     out += ",\"changes\":";
     dc::appendJson(out, changes);

@@ -66,6 +66,7 @@ inline constexpr const char* kGroup = "group";
 Json makeNew(const std::string& guid, const std::string& type);  // version 0, empty data
 bool isGroup(const Json& e);
 std::vector<std::string> memberIds(const Json& e);
+const Json& dataOf(const Json& e);  // e.data, or an empty object when absent or not an object
 }  // namespace entity
 
 struct EntityPair {

@@ -101,11 +101,6 @@ bool validRecordAfter(std::string_view data, size_t badPos) {
 
 Error storageError(const std::string& message) { return Error(ErrorCode::Storage, message); }
 
-const Json& entityData(const Json& entity) {
-  static const Json empty = Json::object();
-  auto it = entity.find("data");
-  return it != entity.end() && it->is_object() ? *it : empty;
-}
 std::optional<std::string> externalIdOf(const Json& entity) {
   auto it = entity.find("externalId");
   if (it != entity.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) return it->get<std::string>();
@@ -437,7 +432,7 @@ struct Store::Impl {
       }
       it->second.modified = std::move(p.modified);
       if (auto ext = externalIdOf(it->second.modified)) byExternalId[*ext].insert(p.guid);
-      dupIndex.upsert(p.guid, entityData(it->second.modified));
+      dupIndex.upsert(p.guid, entity::dataOf(it->second.modified));
     }
     for (const auto& [a, b] : d.dupRemove) {
       dups.erase({a, b});

@@ -1,26 +1,17 @@
 // A Node process killed with SIGKILL in the middle of a burst of submits and in the middle of a
 // sync, with directory (NODEFS) storage: the reopened store is consistent, every submit that
 // resolved is there, and the next sync completes with nothing lost or doubled.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { open } from '../../js/index.js';
-import { startFaultProxy } from './helpers/fault-proxy.mjs';
-import { DEMO_USER, startReferenceServer, tempDir } from './helpers/env.mjs';
+import { serverBehindFaultProxy } from './helpers/fault-proxy.mjs';
+import { DEMO_USER, tempDir } from './helpers/env.mjs';
 
 const child = fileURLToPath(new URL('./helpers/crash-child.mjs', import.meta.url));
 
-let server;
-let proxy;
-before(async () => {
-  server = await startReferenceServer();
-  proxy = await startFaultProxy(server.url);
-});
-after(async () => {
-  await proxy?.close();
-  await server?.close();
-});
+const env = serverBehindFaultProxy();
 
 // Runs the child until `shouldKill(lines)` says so, then SIGKILLs it. Resolves the printed lines.
 function runAndKill(args, shouldKill) {
@@ -97,16 +88,16 @@ test('SIGKILL in the middle of a sync; the next sync completes, nothing lost or 
   try {
     let ready = false;
     let pushesAtReady = 0;
-    await runAndKill(['sync', dir, proxy.url, String(count)], (lines) => {
+    await runAndKill(['sync', dir, env.proxy.url, String(count)], (lines) => {
       if (!ready && lines.includes('ready')) {
         ready = true;
-        pushesAtReady = proxy.log.filter((r) => r.url.startsWith('/api/sync/push')).length;
+        pushesAtReady = env.proxy.log.filter((r) => r.url.startsWith('/api/sync/push')).length;
       }
       if (lines.includes('synced')) throw new Error('the sync finished before the kill');
       // Kill once a few chunks (of 5) have been pushed: mid-push.
-      return ready && proxy.log.filter((r) => r.url.startsWith('/api/sync/push')).length >= pushesAtReady + 4;
+      return ready && env.proxy.log.filter((r) => r.url.startsWith('/api/sync/push')).length >= pushesAtReady + 4;
     });
-    const store = await open({ name: 'crash', storage: { directory: dir }, syncServerUrl: proxy.url });
+    const store = await open({ name: 'crash', storage: { directory: dir }, syncServerUrl: env.proxy.url });
     try {
       const events = await assertConsistent(store);
       assert.equal(events.length, count);
@@ -119,7 +110,7 @@ test('SIGKILL in the middle of a sync; the next sync completes, nothing lost or 
       await store.close();
     }
     // A fresh client sees every event exactly once.
-    const reader = await open({ name: 'crash-reader', storage: 'memory', syncServerUrl: server.url });
+    const reader = await open({ name: 'crash-reader', storage: 'memory', syncServerUrl: env.server.url });
     try {
       await reader.syncManager.login(DEMO_USER.email, DEMO_USER.password);
       await reader.syncManager.sync();

@@ -1,27 +1,18 @@
 // Faults over real HTTP through a fault-injecting proxy in front of the reference server:
 // 500, timeout, connection reset, malformed JSON, HTML error page -> typed errors; then a clean
 // sync resumes with nothing lost or doubled.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from '../../js/index.js';
-import { startFaultProxy } from './helpers/fault-proxy.mjs';
-import { DEMO_USER, entitySnapshot, form, startReferenceServer } from './helpers/env.mjs';
+import { serverBehindFaultProxy } from './helpers/fault-proxy.mjs';
+import { DEMO_USER, entitySnapshot, form } from './helpers/env.mjs';
 
-let server;
-let proxy;
-before(async () => {
-  server = await startReferenceServer();
-  proxy = await startFaultProxy(server.url);
-});
-after(async () => {
-  await proxy?.close();
-  await server?.close();
-});
+const env = serverBehindFaultProxy();
 
 // One attempt per request so each fault surfaces; short timeout for the "timeout" fault.
 const syncOptions = { maxAttempts: 1, requestTimeoutMs: 1500, backoffBaseMs: 10, pushChunkSize: 5, pullLimit: 5 };
 
-async function client(name, url = proxy.url) {
+async function client(name, url = env.proxy.url) {
   const store = await open({ name, storage: 'memory', syncServerUrl: url, sync: syncOptions });
   await store.syncManager.login(DEMO_USER.email, DEMO_USER.password);
   return store;
@@ -48,14 +39,14 @@ for (const phase of ['push', 'pull']) {
           await writer.eventApplierService.submitForm(form('create-individual', `${tag}-${i}`, { name: `${tag} person ${i}` }));
         if (phase === 'pull') await writer.syncManager.sync();
 
-        proxy.inject({ path: phase === 'push' ? '/api/sync/push' : '/api/sync/pull', fault, method: phase === 'push' ? 'POST' : 'GET' });
+        env.proxy.inject({ path: phase === 'push' ? '/api/sync/push' : '/api/sync/pull', fault, method: phase === 'push' ? 'POST' : 'GET' });
         const victim = phase === 'push' ? writer : reader;
         await assert.rejects(victim.syncManager.sync(), (e) => {
           assert.equal(e.code, code, `${e.code}: ${e.message}`);
           if (message) assert.match(e.message, message);
           return true;
         });
-        proxy.clear();
+        env.proxy.clear();
 
         await writer.syncManager.sync();
         await reader.syncManager.sync();
@@ -69,7 +60,7 @@ for (const phase of ['push', 'pull']) {
         const readerView = (await entitySnapshot(reader)).filter((e) => e.guid.startsWith(`${tag}-`));
         assert.deepEqual(readerView, writerView);
       } finally {
-        proxy.clear();
+        env.proxy.clear();
         await writer.close();
         await reader.close();
       }
@@ -78,15 +69,15 @@ for (const phase of ['push', 'pull']) {
 }
 
 test('retries with backoff absorb a transient 500 (default attempts)', async () => {
-  const store = await open({ name: 'retry', storage: 'memory', syncServerUrl: proxy.url, sync: { backoffBaseMs: 10 } });
+  const store = await open({ name: 'retry', storage: 'memory', syncServerUrl: env.proxy.url, sync: { backoffBaseMs: 10 } });
   try {
     await store.syncManager.login(DEMO_USER.email, DEMO_USER.password);
     await store.eventApplierService.submitForm(form('create-individual', 'retry-1', { name: 'Retry Person' }));
-    proxy.inject({ path: '/api/sync/push', fault: '500', times: 2 });
+    env.proxy.inject({ path: '/api/sync/push', fault: '500', times: 2 });
     const result = await store.syncManager.sync();
     assert.equal(result.pushed, 1);
   } finally {
-    proxy.clear();
+    env.proxy.clear();
     await store.close();
   }
 });

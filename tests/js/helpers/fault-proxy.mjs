@@ -10,6 +10,23 @@
 // JSON), "reset" (socket destroyed before any answer), "timeout" (no answer at all),
 // "reset-after" (request forwarded, the server's answer dropped: the server did the work).
 import http from 'node:http';
+import { before, after } from 'node:test';
+import { startReferenceServer } from './env.mjs';
+
+// Hooks for a test file: a reference server with a fault proxy in front of it, started before the
+// file's tests and closed after them. `env.server` and `env.proxy` are set once `before` has run.
+export function serverBehindFaultProxy() {
+  const env = { server: null, proxy: null };
+  before(async () => {
+    env.server = await startReferenceServer();
+    env.proxy = await startFaultProxy(env.server.url);
+  });
+  after(async () => {
+    await env.proxy?.close();
+    await env.server?.close();
+  });
+  return env;
+}
 
 export async function startFaultProxy(target) {
   const targetUrl = new URL(target);

@@ -1,21 +1,24 @@
 // Service worker of the household survey PWA.
-// - App shell, the package's JS (/js/*) and its wasm build (/dist/datacollect.js, .wasm) are
-//   precached at install. They are then served network-first with a short timeout (a rebuilt
-//   package or app is picked up at once, and the JS and wasm always come from the same build when
-//   online), falling back to the cache when offline or when the network is too slow.
+// - The app shell, every module of the app (found by following the static imports of app.js, so
+//   a new module needs no list here), every module of the package (the same, from /js/index.js)
+//   and its wasm build (/dist/datacollect.js, .wasm) are precached at install. They are then
+//   served network-first with a short timeout (a rebuilt package or app is picked up at once, and
+//   the JS and wasm always come from the same build when online), falling back to the cache when
+//   offline or when the network is too slow.
 // - /api/* is never cached and never answered from cache: it always goes to the network, so the
 //   sync engine sees real network errors and reports them (NETWORK) instead of stale data.
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `dc-survey-${VERSION}`;
-const SHELL = ['./', 'index.html', 'app.css', 'app.js', 'manifest.webmanifest', 'icon.svg'];
+const SHELL = ['./', 'index.html', 'app.css', 'manifest.webmanifest', 'icon.svg'];
+const APP_ENTRY = 'app.js';
 const PACKAGE_ENTRY = '/js/index.js';
 const WASM = ['/dist/datacollect.js', '/dist/datacollect.wasm'];
 
-// Follow the static imports of the package entry so every module of js/ is cached, whatever
-// files it is split into.
-async function packageModules(entry) {
+// Follow the static imports from the entries so every module is cached, whatever files the app
+// and the package are split into.
+async function moduleGraph(entries) {
   const seen = new Set();
-  const queue = [new URL(entry, self.location.origin).href];
+  const queue = [...entries];
   while (queue.length) {
     const url = queue.shift();
     if (seen.has(url)) continue;
@@ -38,7 +41,7 @@ async function packageModules(entry) {
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    const modules = await packageModules(PACKAGE_ENTRY);
+    const modules = await moduleGraph([new URL(APP_ENTRY, self.registration.scope).href, new URL(PACKAGE_ENTRY, self.location.origin).href]);
     const urls = [...SHELL.map((u) => new URL(u, self.registration.scope).href), ...modules, ...WASM.map((u) => new URL(u, self.location.origin).href)];
     // Cache each file on its own: one missing file must not make the whole install fail.
     await Promise.all([...new Set(urls)].map(async (u) => {

@@ -88,21 +88,32 @@ export async function badge(page) {
 }
 
 // Clicks "Sync now" (or joins a running sync) and returns the outcome shown in the UI.
+// state: the bar's data-state after the run: done | error | offline (the server out of reach,
+// shown calmly in `offline` instead of as a red `error`).
 export async function syncNow(page) {
   await waitSyncIdle(page);
   await page.waitForFunction(() => !document.querySelector('[data-testid="sync-button"]').disabled, null, { timeout: 10_000 });
+  await page.evaluate(() => { document.querySelector('[data-testid="sync-progress"]').dataset.state = ''; });
   await page.click(tid('sync-button'));
-  await page.waitForFunction(() => document.body.dataset.syncing === 'true' || ['done', 'error'].includes(document.querySelector('[data-testid="sync-progress"]').dataset.state), null, { timeout: 10_000 });
-  await waitSyncIdle(page, 60_000);
-  return page.evaluate(() => ({
-    state: document.querySelector('[data-testid="sync-progress"]').dataset.state,
-    value: document.querySelector('[data-testid="sync-progress"]').value,
-    max: document.querySelector('[data-testid="sync-progress"]').max,
-    phases: (document.querySelector('[data-testid="sync-progress"]').dataset.phases || '').split(' ').filter(Boolean),
-    status: document.querySelector('[data-testid="sync-status"]').textContent,
-    error: document.querySelector('[data-testid="sync-error"]').hidden ? null : document.querySelector('[data-testid="sync-error"]').textContent,
-    errorCode: document.querySelector('[data-testid="sync-error"]').hidden ? null : document.querySelector('[data-testid="sync-error"]').dataset.code,
-  }));
+  await page.waitForFunction(() => document.body.dataset.syncing === 'true' || ['done', 'error', 'offline'].includes(document.querySelector('[data-testid="sync-progress"]').dataset.state), null, { timeout: 10_000 });
+  // Read in one step once settled: an automatic retry may start right after.
+  const handle = await page.waitForFunction(() => {
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const state = q('sync-progress').dataset.state;
+    if (document.body.dataset.syncing === 'true' || !['done', 'error', 'offline'].includes(state)) return null;
+    return {
+      state,
+      panelState: q('sync-panel').dataset.state,
+      value: q('sync-progress').value,
+      max: q('sync-progress').max,
+      phases: (q('sync-progress').dataset.phases || '').split(' ').filter(Boolean),
+      status: q('sync-status').textContent,
+      error: q('sync-error').hidden ? null : q('sync-error').textContent,
+      errorCode: q('sync-error').hidden ? null : q('sync-error').dataset.code,
+      offline: q('sync-offline').hidden ? null : q('sync-offline').textContent,
+    };
+  }, null, { timeout: 60_000 });
+  return handle.jsonValue();
 }
 
 export async function expectSynced(page) {

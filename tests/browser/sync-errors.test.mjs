@@ -1,5 +1,7 @@
-// Issue 6: sync failures become clear messages (error .code -> plain words), nothing is lost, and
-// the next sync completes. Faults are injected on the wire with page routes.
+// Sync failures become clear messages (error .code -> plain words), nothing is lost, and the next
+// sync completes. Faults are injected on the wire with one page route whose fault is switched, so
+// that automatic syncs (after the write, retries with backoff) meet the same fault as the button.
+// A server out of reach is not an error of the user's data: it is shown calmly as "offline".
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -16,25 +18,42 @@ test('server errors, HTML error pages, dropped connections and 401 are explained
   const ctx = await browser.newContext({ viewport: DESKTOP });
   const page = await ctx.newPage();
   await login(page, srv.url);
+  const faults = [
+    { what: 'HTML 500 page', codes: ['SERVER_ERROR', 'BAD_RESPONSE'], text: /sync server/i,
+      handler: (route) => route.fulfill({ status: 500, contentType: 'text/html', body: '<html><body>Internal Server Error</body></html>' }) },
+    { what: 'dropped connection', offline: true, text: /cannot be reached/i, handler: (route) => route.abort('connectionreset') },
+    { what: '401', codes: ['UNAUTHORIZED'], text: /sign in again/i,
+      handler: (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"Invalid token"}' }) },
+  ];
+  let fault = faults[0].handler;
+  await page.route('**/api/sync/**', (route) => (fault ? fault(route) : route.continue()));
   await createIndividual(page, { name: 'Pending Person', dateOfBirth: '1988-08-08', sex: 'female' });
   const pending = await badge(page);
   assert.ok(pending >= 1);
 
-  const faults = [
-    { what: 'HTML 500 page', codes: ['SERVER_ERROR', 'BAD_RESPONSE'], text: /sync server/i,
-      handler: (route) => route.fulfill({ status: 500, contentType: 'text/html', body: '<html><body>Internal Server Error</body></html>' }) },
-    { what: 'dropped connection', codes: ['NETWORK'], text: /cannot be reached/i, handler: (route) => route.abort('connectionreset') },
-    { what: '401', codes: ['UNAUTHORIZED'], text: /sign in again/i,
-      handler: (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"Invalid token"}' }) },
-  ];
   for (const f of faults) {
-    await page.route('**/api/sync/**', f.handler);
+    fault = f.handler;
     const r = await syncNow(page);
-    await page.unroute('**/api/sync/**');
-    assert.equal(r.state, 'error', `${f.what}: the sync fails`);
-    assert.ok(f.codes.includes(r.errorCode), `${f.what}: code ${r.errorCode}`);
-    assert.match(r.error, f.text, `${f.what}: message "${r.error}"`);
-    assert.doesNotMatch(r.error, /Bearer|eyJ/, 'no token in the message');
+    if (f.offline) {
+      // Calm: a status note, not the red alert; the bar waits for the network.
+      assert.equal(r.state, 'offline', `${f.what}: shown as offline`);
+      assert.equal(r.panelState, 'offline');
+      assert.equal(r.error, null, `${f.what}: no red error`);
+      assert.match(r.offline, f.text, `${f.what}: message "${r.offline}"`);
+      assert.match(r.offline, new RegExp(`${pending} change`), 'says how many changes wait on this device');
+      const colour = await page.$eval(tid('sync-offline'), (el) => getComputedStyle(el).backgroundColor);
+      assert.notEqual(colour, await page.$eval(tid('sync-error'), (el) => { el.hidden = false; const c = getComputedStyle(el).backgroundColor; el.hidden = true; return c; }));
+      await page.setViewportSize(PHONE);
+      await page.evaluate(() => { document.querySelector('[data-testid="toast"]').hidden = true; });
+      await screenshot(page, '09-sync-unreachable-phone');
+      await page.setViewportSize(DESKTOP);
+    } else {
+      assert.equal(r.state, 'error', `${f.what}: the sync fails`);
+      assert.equal(r.panelState, 'error');
+      assert.ok(f.codes.includes(r.errorCode), `${f.what}: code ${r.errorCode}`);
+      assert.match(r.error, f.text, `${f.what}: message "${r.error}"`);
+      assert.doesNotMatch(r.error, /Bearer|eyJ/, 'no token in the message');
+    }
     assert.equal(await badge(page), pending, `${f.what}: the unsynced events are kept`);
   }
   // After a 401 the app offers to sign in again.
@@ -45,6 +64,7 @@ test('server errors, HTML error pages, dropped connections and 401 are explained
   await page.setViewportSize(DESKTOP);
 
   // Network back to normal: the next sync sends everything once.
+  fault = null;
   await expectSynced(page);
   const events = await serverEvents(srv.url);
   assert.equal(events.length, pending, 'each event stored once');
@@ -56,9 +76,9 @@ test('a malformed (truncated JSON) answer from the server is a BAD_RESPONSE, the
   const page = await ctx.newPage();
   await login(page, srv.url);
   const before = (await serverEvents(srv.url)).length;
+  await page.route('**/api/sync/**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"status": "succ' }));
   await createIndividual(page, { name: 'Malformed Case', dateOfBirth: '1977-07-07', sex: 'male' });
   const pending = await badge(page);
-  await page.route('**/api/sync/**', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"status": "succ' }));
   const r = await syncNow(page);
   await page.unroute('**/api/sync/**');
   assert.equal(r.errorCode, 'BAD_RESPONSE');

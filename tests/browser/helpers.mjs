@@ -217,9 +217,59 @@ export async function serverEvents(url) {
   return events;
 }
 
-export async function screenshot(page, name) {
+export async function screenshot(page, name, { fullPage = true } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
+}
+
+async function demoToken(url) {
+  const r = await fetch(`${url}/api/users/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(DEMO) });
+  assert.equal(r.status, 200);
+  return (await r.json()).token;
+}
+
+// Puts `count` households of `membersEach` people on the server, as another device would have
+// pushed them (create-group events with their members). Returns the number of entities made.
+export async function seedHouseholds(url, count, { membersEach = 2, prefix = 'Seed' } = {}) {
+  const token = await demoToken(url);
+  const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+  const events = [];
+  for (let i = 0; i < count; i++) {
+    const n = String(i + 1).padStart(4, '0');
+    events.push({
+      guid: crypto.randomUUID(), entityGuid: crypto.randomUUID(), type: 'create-group', userId: 'field-tablet-7',
+      timestamp: new Date(t0 + i * 1000).toISOString(), syncLevel: 0,
+      data: {
+        name: `${prefix} household ${n}`, village: `Village ${i % 12}`,
+        members: Array.from({ length: membersEach }, (_, k) => ({
+          guid: crypto.randomUUID(), type: 'individual', name: `${prefix} person ${n}-${k + 1}`,
+          sex: k % 2 ? 'female' : 'male', relationship: k ? 'child' : 'head', dateOfBirth: `19${60 + (i % 40)}-0${1 + (k % 9)}-1${k % 10}`,
+        })),
+      },
+    });
+  }
+  for (let i = 0; i < events.length; i += 200) {
+    const r = await fetch(`${url}/api/sync/push`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ configId: 'default', events: events.slice(i, i + 200) }),
+    });
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    assert.equal(body.rejected.length, 0, JSON.stringify(body.rejected[0]));
+  }
+  return count * (1 + membersEach);
+}
+
+// Slows the pulls of `page` down and cuts them into pages of `limit` events, so a test can see
+// what the app shows between two pulled pages. `hold` (optional) is awaited before each answer.
+export async function throttlePulls(page, { limit = 100, delayMs = 300, hold } = {}) {
+  await page.route(/\/api\/sync\/pull(\?|$)/, async (route) => {
+    const u = new URL(route.request().url());
+    u.searchParams.set('limit', String(limit));
+    if (hold) await hold();
+    await new Promise((r) => setTimeout(r, delayMs));
+    await route.continue({ url: u.href });
+  });
 }

@@ -5,7 +5,7 @@
 // Built only on public API: entityDataManager, syncManager.sync/setProgressCallback, eventStore
 // sync state.
 
-export const LIST_SORT = [{ field: 'type', order: 'desc' }, { field: 'name', order: 'asc' }];
+export const LIST_SORT = [{ field: 'type', order: 'asc' }, { field: 'name', order: 'asc' }];
 const LAST_SYNCED_KEY = 'demo.lastSyncedAt';
 
 let db = null;

@@ -47,9 +47,9 @@ export class EntityDataManager {
     return (await this.entityStore.getEntities(pair.modified.memberIds ?? [])).filter(Boolean);
   }
 
-  async getAllEntities() { return this.entityStore.getAllEntities(); }
+  async getAllEntities(page) { return this.entityStore.getAllEntities(page); }
   async getAllEvents() { return this.eventStore.getAllEvents(); }
-  async searchEntities(criteria) { return this.entityStore.searchEntities(criteria); }
+  async searchEntities(criteria, page) { return this.entityStore.searchEntities(criteria, page); }
   async getAuditTrailByEntityGuid(entityGuid) { return this.eventStore.getAuditTrailByEntityGuid(entityGuid); }
   async getPotentialDuplicates() { return this.entityStore.getPotentialDuplicates(); }
   async hasUnsyncedEvents() { return (await this.eventStore.getUnsyncedEventsCount()) > 0; }

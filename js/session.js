@@ -21,6 +21,15 @@ export class StoreSession {
     this.closed = false;
     this.running = new Set();  // Promises of operations in flight
     this.syncHandles = new Set();
+    this.closeHooks = [];      // run when close() starts (change listeners, automatic sync)
+  }
+
+  requireOpen() {
+    if (this.closed) throw closedError();
+  }
+
+  onClose(hook) {
+    this.closeHooks.push(hook);
   }
 
   call(method, ...args) {
@@ -78,6 +87,13 @@ export class StoreSession {
   async close() {
     if (this.closed) return;
     this.closed = true;
+    for (const hook of this.closeHooks.splice(0)) {
+      try {
+        hook();
+      } catch (error) {
+        console.warn(`[datacollect] close hook threw: ${error?.message ?? error}`);
+      }
+    }
     // Operations already started finish (a submit that was accepted becomes durable).
     await Promise.allSettled([...this.running]);
     try {

@@ -1,7 +1,9 @@
 // EventStore, EntityStore and EventApplierService of SPEC §3/§5 with the original's method names.
 // Each is a thin view over a StoreSession: arguments become JSON text (one crossing per call, a
 // whole batch at a time), results come back parsed, and writes resolve once durable.
+import { criteriaText, readPage } from './changes.js';
 import { DataCollectError, invalid, requireString, toJsonText } from './errors.js';
+import { checkFormData } from './form-data.js';
 
 const WATERMARKS = {
   LastRemoteSyncTimestamp: 'lastRemoteSync',
@@ -75,10 +77,15 @@ export class EntityStore {
   async getEntityByExternalId(externalId) {
     return this._session.call('getEntityByExternalId', requireString(externalId, 'externalId'));
   }
-  async getAllEntities() { return this._session.call('getAllEntities'); }
-  async searchEntities(criteria) {
-    if (!Array.isArray(criteria)) throw invalid('search criteria must be an array of {field: condition}');
-    return this._session.call('searchEntities', toJsonText(criteria, 'search criteria'));
+  // Without page options: every pair (sorted by guid). With {limit, offset, sort}: one page,
+  // {items, total, limit, offset}, so a large store never crosses into JS at once.
+  async getAllEntities(page) {
+    if (page === undefined) return this._session.call('getAllEntities');
+    return readPage(this._session, [], page);
+  }
+  async searchEntities(criteria, page) {
+    if (page === undefined) return this._session.call('searchEntities', criteriaText(criteria));
+    return readPage(this._session, criteria, page);
   }
   async getModifiedEntitiesSince(timestamp) {
     return this._session.call('getModifiedEntitiesSince', timestampArg(timestamp, 'timestamp'));
@@ -148,7 +155,7 @@ export class EventApplierService {
   }
 
   async getEventApplier(type) { return this._appliers.get(type); }
-  async searchEntities(criteria) { return this._entityStore.searchEntities(criteria); }
+  async searchEntities(criteria, page) { return this._entityStore.searchEntities(criteria, page); }
 }
 
 // Shared by EventApplierService.submitForm and EntityDataManager.submitForm (which lets the
@@ -156,6 +163,7 @@ export class EventApplierService {
 export function submit(session, form, fillTimestamp) {
   let text;
   try {
+    checkFormData(form);
     text = toJsonText(form, 'Form submission');
   } catch (error) {
     return Promise.reject(error);

@@ -1,8 +1,15 @@
 // InternalSyncManager of SPEC §3/§6 over the engine's C++ InternalSyncManager (one SyncHandle).
 // Constructible as in the original's examples:
 //   new InternalSyncManager(eventStore, entityStore, eventApplierService, url, token, configId)
-import { invalid, requireString, toJsonText, unwrap } from './errors.js';
+import { AutoSync } from './auto-sync.js';
+import { changeHub } from './changes.js';
+import { DataCollectError, invalid, requireString, toJsonText, unwrap } from './errors.js';
 import { closedError } from './session.js';
+
+// Sync-state key of the last successful sync's time (ISO-8601), kept in the store's journal.
+const LAST_SYNCED_KEY = 'lastSyncedAt';
+
+const invalidArgument = (message) => new DataCollectError('INVALID_ARGUMENT', message);
 
 // A JS function called from C++ must never throw into wasm (C++ destructors would be skipped).
 function reportHookError(what, error) {
@@ -29,6 +36,29 @@ export class InternalSyncManager {
       this._handle.delete();
       throw error;
     }
+    this._statusListeners = new Set();
+    this._userProgress = null;
+    this._status = Object.freeze({
+      state: 'idle', unsynced: this._call('getUnsyncedEventsCount'), lastSyncedAt: this._readLastSyncedAt(),
+      lastError: null, progress: null,
+    });
+    // The engine's progress drives the status; a user's callback (setProgressCallback) is called too.
+    this._call('setProgressCallback', (progressJson) => {
+      try {
+        this._onProgress(JSON.parse(progressJson));
+      } catch (error) {
+        reportHookError('progress callback', error);
+      }
+    });
+    // Local writes change the unsynced count; the count is cheap (the outbox size).
+    this._unsubscribeChanges = changeHub(session).onChange((change) => {
+      if (change.source !== 'sync' && !session.closed) this._setStatus({ unsynced: this._call('getUnsyncedEventsCount') });
+    });
+    this._auto = null;
+    session.onClose(() => {
+      this.stopAutoSync();
+      this._statusListeners.clear();
+    });
     if (onProgress) this.setProgressCallback(onProgress);
     if (onAuthRequired) this.setAuthRequiredHook(onAuthRequired);
     if (onConflict) this.setConflictResolver(onConflict);
@@ -60,9 +90,102 @@ export class InternalSyncManager {
 
   // Full sync (SPEC §6.3). A call while one runs shares the running one's outcome.
   // Resolves {pushed, pulled, applied, rejected, conflicts, rejectedEvents, conflictList}.
-  async sync() { return this._run('sync'); }
-  async pushToRemote() { return this._run('pushToRemote'); }
-  async pullFromRemote() { return this._run('pullFromRemote'); }
+  async sync() { return this._tracked('sync'); }
+  async pushToRemote() { return this._tracked('pushToRemote'); }
+  async pullFromRemote() { return this._tracked('pullFromRemote'); }
+
+  // --- status -------------------------------------------------------------------------------
+
+  /** {state, unsynced, lastSyncedAt, lastError, progress}: see docs/api.md, "Sync status". */
+  get status() {
+    return this._status;
+  }
+
+  // listener(status) after each change of status; -> unsubscribe.
+  onStatusChange(listener) {
+    if (typeof listener !== 'function') throw invalidArgument('onStatusChange needs a listener function');
+    const entry = { listener };
+    this._statusListeners.add(entry);
+    return () => this._statusListeners.delete(entry);
+  }
+
+  _readLastSyncedAt() {
+    const value = this._session.call('getSyncStateValue', LAST_SYNCED_KEY);
+    return typeof value === 'string' ? value : null;
+  }
+
+  _setStatus(patch) {
+    const next = { ...this._status, ...patch };
+    if (Object.keys(next).every((k) => next[k] === this._status[k])) return;
+    this._status = Object.freeze(next);
+    for (const { listener } of [...this._statusListeners]) {
+      try {
+        listener(this._status);
+      } catch (error) {
+        reportHookError('status listener', error);
+      }
+    }
+  }
+
+  _onProgress(progress) {
+    const state = progress.phase === 'pull' ? 'pulling' : 'pushing';
+    this._setStatus({ state, progress: Object.freeze(progress),
+      ...(progress.phase === 'push' ? { unsynced: this._call('getUnsyncedEventsCount') } : {}) });
+    if (this._userProgress) {
+      try {
+        this._userProgress(progress);
+      } catch (error) {
+        reportHookError('progress callback', error);
+      }
+    }
+  }
+
+  // A sync/push/pull with the status kept: "pushing"/"pulling" while it runs (a pull-only run
+  // starts in "pulling"), then "idle" with lastSyncedAt, or "offline" (NETWORK) / "error".
+  async _tracked(method) {
+    if (!this.isSyncing) this._setStatus({ state: method === 'pullFromRemote' ? 'pulling' : 'pushing', progress: null });
+    try {
+      const result = await this._run(method);
+      const patch = { state: 'idle', lastError: null, progress: null, unsynced: this._session.closed ? this._status.unsynced : this._call('getUnsyncedEventsCount') };
+      if (method === 'sync' && !this._session.closed) {
+        const at = new Date().toISOString();
+        try {
+          await this._session.write('setSyncStateValue', LAST_SYNCED_KEY, JSON.stringify(at));
+          patch.lastSyncedAt = at;
+        } catch (error) {
+          if (error?.code !== 'CLOSED') throw error;  // closed meanwhile: the sync itself succeeded
+        }
+      }
+      if (!this.isSyncing) this._setStatus(patch);
+      return result;
+    } catch (error) {
+      if (!this.isSyncing) {
+        this._setStatus({ state: error?.code === 'NETWORK' ? 'offline' : 'error', progress: null,
+          lastError: Object.freeze({ code: error?.code ?? 'INTERNAL', message: String(error?.message ?? error) }) });
+      }
+      throw error;
+    }
+  }
+
+  // --- automatic sync -----------------------------------------------------------------------
+
+  // Syncs after local writes (debounced), on an interval and when the browser comes back online,
+  // backing off after failures; one at a time. Options: see docs/api.md, "Automatic sync".
+  startAutoSync(options = {}) {
+    if (this._session.closed) throw closedError();
+    this.stopAutoSync();
+    this._auto = new AutoSync(this, changeHub(this._session), options);
+    this._auto.start();
+  }
+
+  stopAutoSync() {
+    this._auto?.stop();
+    this._auto = null;
+  }
+
+  get autoSyncRunning() {
+    return this._auto !== null;
+  }
 
   async getSyncState() { return this._call('getSyncState'); }
   getOptions() { return this._call('getOptions'); }
@@ -70,13 +193,9 @@ export class InternalSyncManager {
 
   // fn({phase: "push"|"pull"|"audit", done, total?}) after each chunk/page; null removes it.
   setProgressCallback(fn) {
-    this._call('setProgressCallback', fn ? (progressJson) => {
-      try {
-        fn(JSON.parse(progressJson));
-      } catch (error) {
-        reportHookError('progress callback', error);
-      }
-    } : null);
+    if (fn !== null && fn !== undefined && typeof fn !== 'function') throw invalidArgument('the progress callback must be a function or null');
+    this._session.requireOpen();
+    this._userProgress = fn ?? null;
   }
 
   // fn(reason) -> new token | {email, password} | null (or a Promise of one); reason is

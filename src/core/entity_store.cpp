@@ -43,6 +43,78 @@ std::vector<EntityPair> EntityStore::searchEntities(const Json& criteria) const 
   return sortedByGuid(std::move(out));
 }
 
+namespace {
+// Sort order of a field's values: absent/null, then booleans, numbers, strings (case-insensitive,
+// then exact), then anything else by its JSON text.
+int typeRank(const Json* v) {
+  if (!v || v->is_null()) return 0;
+  if (v->is_boolean()) return 1;
+  if (v->is_number()) return 2;
+  if (v->is_string()) return 3;
+  return 4;
+}
+
+int compareValues(const Json* a, const Json* b) {
+  int ra = typeRank(a), rb = typeRank(b);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  switch (ra) {
+    case 0: return 0;
+    case 1: return static_cast<int>(a->get<bool>()) - static_cast<int>(b->get<bool>());
+    case 2: {
+      double x = a->get<double>(), y = b->get<double>();
+      return x < y ? -1 : (y < x ? 1 : 0);
+    }
+    case 3: {
+      const auto& x = a->get_ref<const std::string&>();
+      const auto& y = b->get_ref<const std::string&>();
+      size_t n = std::min(x.size(), y.size());
+      for (size_t i = 0; i < n; ++i) {
+        char p = x[i], q = y[i];
+        if (p >= 'A' && p <= 'Z') p = static_cast<char>(p - 'A' + 'a');
+        if (q >= 'A' && q <= 'Z') q = static_cast<char>(q - 'A' + 'a');
+        if (p != q) return static_cast<unsigned char>(p) < static_cast<unsigned char>(q) ? -1 : 1;
+      }
+      if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
+      return x.compare(y) < 0 ? -1 : (x == y ? 0 : 1);
+    }
+    default: {
+      std::string x = a->dump(), y = b->dump();
+      return x < y ? -1 : (x == y ? 0 : 1);
+    }
+  }
+}
+}  // namespace
+
+EntityPage EntityStore::searchEntitiesPage(const Json& criteria, const PageRequest& page) const {
+  bool all = criteria.is_null() || (criteria.is_array() && criteria.empty());
+  if (!all) validateSearchCriteria(criteria);
+  struct Row {
+    const EntityPair* pair;
+    const Json* key;
+  };
+  std::vector<Row> rows;
+  rows.reserve(all ? store_->entities().size() : 64);
+  bool byGuid = page.sortField == "guid";
+  for (const auto& [_, p] : store_->entities()) {
+    if (all || matchesCriteria(p.modified, criteria))
+      rows.push_back({&p, byGuid ? nullptr : searchFieldValue(p.modified, page.sortField)});
+  }
+  EntityPage out;
+  out.total = rows.size();
+  if (page.offset >= rows.size()) return out;
+  size_t end = page.limit ? std::min(rows.size(), page.offset + page.limit) : rows.size();
+  auto less = [&](const Row& a, const Row& b) {
+    int c = byGuid ? 0 : compareValues(a.key, b.key);
+    if (c == 0) c = a.pair->guid.compare(b.pair->guid);
+    return page.descending ? c > 0 : c < 0;
+  };
+  // Only the first `end` rows need to be in order.
+  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(end), rows.end(), less);
+  out.items.reserve(end - page.offset);
+  for (size_t i = page.offset; i < end; ++i) out.items.push_back(rows[i].pair->filled());
+  return out;
+}
+
 std::vector<EntityPair> EntityStore::getModifiedEntitiesSince(const std::string& timestamp) const {
   std::optional<int64_t> after;
   if (!timestamp.empty()) {

@@ -9,6 +9,20 @@
 
 namespace dc {
 
+// A page of a sorted read: `limit` entities (0 = all) from `offset`, ordered by `sortField`
+// (a search field: "guid", "name", "lastUpdated", "data.age", ...; ties by guid), and the
+// number of entities that matched in all.
+struct PageRequest {
+  size_t limit = 0;
+  size_t offset = 0;
+  std::string sortField = "guid";
+  bool descending = false;
+};
+struct EntityPage {
+  std::vector<EntityPair> items;
+  size_t total = 0;
+};
+
 class EntityStore {
  public:
   explicit EntityStore(std::shared_ptr<Store> store);
@@ -20,6 +34,8 @@ class EntityStore {
   std::vector<EntityPair> getAllEntities() const;  // sorted by guid
   // Pairs with criteria matched on `modified` (SPEC §5). Throws INVALID_FORM on bad criteria.
   std::vector<EntityPair> searchEntities(const Json& criteria) const;
+  // Only the page's entities are copied; the rest are compared in place.
+  EntityPage searchEntitiesPage(const Json& criteria, const PageRequest& page) const;
   std::vector<EntityPair> getModifiedEntitiesSince(const std::string& timestamp) const;  // lastUpdated > ts
   void markEntityAsSynced(const std::string& guid);
   void markAllEntitiesAsSynced();

@@ -230,4 +230,6 @@ bool matchesCriteria(const Json& entity, const Json& criteria) {
   return ok;
 }
 
+const Json* searchFieldValue(const Json& entity, const std::string& field) { return resolveField(entity, field); }
+
 }  // namespace dc

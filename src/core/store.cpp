@@ -333,6 +333,8 @@ struct Store::Impl {
   std::string batchBytes;
   size_t batchStart = 0;  // segment size before the held-back records
   size_t recoveredTail = 0;
+  CommitObserver observer;
+  bool committingRebuild = false;  // set by Transaction::commit for noticeOf()
 
   std::vector<Event> events;
   std::unordered_map<std::string, size_t> eventIndex;
@@ -527,8 +529,26 @@ struct Store::Impl {
 
   void commit(Delta&& d) {
     if (d.empty()) return;
+    CommitNotice notice = observer ? noticeOf(d) : CommitNotice{};
     write(d);
     apply(std::move(d));
+    if (observer && (notice.cleared || !notice.entityGuids.empty() || !notice.eventGuids.empty())) observer(notice);
+  }
+
+  // The guids a record touches (before it is applied: a cleared store's entities are listed).
+  CommitNotice noticeOf(const Delta& d) const {
+    CommitNotice n;
+    n.rebuild = committingRebuild;
+    n.cleared = d.clearEvents || d.clearEntities;
+    if (d.clearEntities) {
+      for (const auto& [g, _] : entities) n.entityGuids.push_back(g);
+    }
+    for (const auto& put : d.puts) n.entityGuids.push_back(put.guid);
+    n.entityGuids.insert(n.entityGuids.end(), d.deletes.begin(), d.deletes.end());
+    n.entityGuids.insert(n.entityGuids.end(), d.entitiesSynced.begin(), d.entitiesSynced.end());
+    for (const auto& e : d.events) n.eventGuids.push_back(e.guid);
+    n.eventGuids.insert(n.eventGuids.end(), d.syncedGuids.begin(), d.syncedGuids.end());
+    return n;
   }
 
   void replay() {
@@ -642,6 +662,7 @@ const EntityPair* Store::findEntityByExternalId(const std::string& externalId) c
 size_t Store::recoveredTailBytes() const { return impl_->recoveredTail; }
 
 Storage& Store::storage() { return *impl_->storage; }
+void Store::setCommitObserver(CommitObserver observer) { impl_->observer = std::move(observer); }
 void Store::flush(FlushCallback done) {
   if (impl_->batchDepth == 0) {
     try {
@@ -870,8 +891,14 @@ void Transaction::beginRebuild() {
 const std::vector<std::string>& Transaction::touchedEntities() const { return impl_->touched; }
 
 void Transaction::commit() {
+  bool rebuild = impl_->rebuild;
   Delta d = impl_->takeDelta();
   impl_->reset();
+  impl_->store.committingRebuild = rebuild;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } resetFlag{impl_->store.committingRebuild};
   impl_->store.commit(std::move(d));
 }
 

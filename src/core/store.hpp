@@ -11,6 +11,7 @@
 // duplicate flags and sync-state changes are durable together or not at all.
 //
 // EventStore and EntityStore (the API classes of SPEC §3) are views over one Store.
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,17 @@ struct RejectedEvent {
 
 // State keys with this prefix survive clearEvents() (e.g. "device.authToken", "device.hlc").
 inline constexpr const char* kDeviceStatePrefix = "device.";
+
+// What one commit changed, for change listeners (the JS layer's store.onChange): entities put,
+// deleted or marked synced, and events added or whose sync level changed. `cleared` is set by
+// clearEvents()/clearEntities(); `rebuild` when the commit replaced the entities (a rebuild).
+struct CommitNotice {
+  std::vector<std::string> entityGuids;
+  std::vector<std::string> eventGuids;
+  bool rebuild = false;
+  bool cleared = false;
+};
+using CommitObserver = std::function<void(const CommitNotice&)>;
 
 class Store {
  public:
@@ -67,6 +79,10 @@ class Store {
   const EntityPair* findEntityByExternalId(const std::string& externalId) const;
   // Bytes of a torn tail cut off the last journal segment by open() (0 after a clean shutdown).
   size_t recoveredTailBytes() const;
+
+  // Called after every commit that changed entities or events (never during replay). The
+  // observer must not write to the store.
+  void setCommitObserver(CommitObserver observer);
 
   // --- write side: everything goes through a Transaction ---
   Storage& storage();

@@ -589,6 +589,10 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     callWithRetry(call, [self, run, next, since](std::optional<Error> err, Json body) {
       if (err) return next(std::move(err));
+      // `remaining` (our server's extension, see docs/protocol.md): events after this page; with
+      // it the progress has a total. Older servers omit it.
+      std::optional<size_t> remaining;
+      if (auto it = body.find("remaining"); it != body.end() && it->is_number_unsigned()) remaining = it->get<size_t>();
       bool more = false;  // applyPage moves the events out of `body`
       try {
         more = self->applyPage(run, since, body);
@@ -597,7 +601,8 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       } catch (const std::exception& e) {  // a core bug must not unwind through the event loop
         return next(internalError("applying pulled events", e));
       }
-      self->progress("pull", run->result["pulled"].get<size_t>(), std::nullopt);
+      size_t pulled = run->result["pulled"].get<size_t>();
+      self->progress("pull", pulled, remaining ? std::optional<size_t>(pulled + *remaining) : std::nullopt);
       if (more) return self->pullNextPage(run, next);
       self->events.setSyncState(kConflictMarkKey, self->store().auditLog().size());
       next(std::nullopt);

@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/entity_store.hpp"
@@ -33,6 +34,7 @@
 #include "core/event_store.hpp"
 #include "core/json.hpp"
 #include "core/model.hpp"
+#include "core/search.hpp"
 #include "core/storage.hpp"
 #include "core/store.hpp"
 #include "sync/sync_manager.hpp"
@@ -200,6 +202,7 @@ class Engine {
         storage = openDirectoryStorage(path, flushKind == "native" ? PlatformFlush{} : jsPlatformFlush(flushKind, path));
       else throw Error(ErrorCode::Storage, "Unknown storage kind: " + kind);
       store_ = Store::open(std::move(storage));
+      store_->setCommitObserver([this](const CommitNotice& notice) { noteCommit(notice); });
       memory_ = kind == "memory";
       events_ = std::make_unique<EventStore>(store_);
       entities_ = std::make_unique<EntityStore>(store_);
@@ -413,6 +416,70 @@ class Engine {
     });
   }
 
+  // --- change sets and live queries (store.onChange / store.watch in js/changes.js) ---
+  // Commits are collected into change sets, one per source in commit order ("local": a call
+  // from JS; "sync": a sync response being applied; "rebuild": a rebuild's replacement of the
+  // entities). fn() is called once when a set starts after the last takeChanges(); the JS side
+  // then takes them on a microtask, so a pulled page arrives as one set. null stops collecting.
+  val setChangeListener(val fn) {
+    changeListener_ = fn;
+    notified_ = false;
+    pending_.clear();
+    return okResult(nullptr);
+  }
+  // [{source, entityGuids, eventGuids, cleared, watches: [ids of watches the set can affect]}]
+  val takeChanges() {
+    return guarded([&] {
+      notified_ = false;
+      Json out = Json::array();
+      std::vector<Pending> sets = std::move(pending_);
+      pending_.clear();
+      for (auto& set : sets) {
+        Json affected = Json::array();
+        for (auto& [id, watch] : watches_) {
+          if (watchAffected(watch, set)) affected.push_back(id);
+        }
+        out.push_back({{"source", set.source},
+                       {"entityGuids", std::move(set.entities)},
+                       {"eventGuids", std::move(set.events)},
+                       {"cleared", set.cleared},
+                       {"watches", std::move(affected)}});
+      }
+      return out;
+    });
+  }
+  // A watch remembers which entities matched its criteria, so a later change set can be
+  // checked in O(changed entities): it affects the watch when a changed entity matched before
+  // or matches now. -> id.
+  val watchOpen(std::string criteriaJson) {
+    return guarded([&] {
+      requireOpen();
+      Watch watch{parseJson(criteriaJson, "search criteria"), {}};
+      if (!watch.criteria.is_array()) throw Error(ErrorCode::InvalidForm, "search criteria must be an array of {field: condition}");
+      validateSearchCriteria(watch.criteria);
+      for (const auto& [guid, pair] : store_->entities()) {
+        if (matchesCriteria(pair.modified, watch.criteria)) watch.matching.insert(guid);
+      }
+      int id = nextWatchId_++;
+      watches_.emplace(id, std::move(watch));
+      return Json(id);
+    });
+  }
+  void watchClose(int id) { watches_.erase(id); }
+  // A sorted page of the entities matching criteria ([] = all): {items, total}.
+  val searchPage(std::string criteriaJson, double limit, double offset, std::string sortField, bool descending) {
+    return guarded([&] {
+      if (!(limit >= 0) || !(offset >= 0) || limit > 9e15 || offset > 9e15)
+        throw Error(ErrorCode::InvalidForm, "limit and offset must be non-negative integers");
+      PageRequest page{static_cast<size_t>(limit), static_cast<size_t>(offset), sortField.empty() ? "guid" : sortField,
+                       descending};
+      auto result = entities().searchEntitiesPage(parseJson(criteriaJson, "search criteria"), page);
+      return Json{{"items", toJsonArray(result.items)}, {"total", result.total}};
+    });
+  }
+  // The source commits are attributed to while a sync continuation runs (see SyncHandle).
+  std::shared_ptr<std::string> sourceCell() { return source_; }
+
   EventStore& events() { return (requireOpen(), *events_); }
   EntityStore& entities() { return (requireOpen(), *entities_); }
   EventApplierService& applier() { return (requireOpen(), *applier_); }
@@ -456,6 +523,60 @@ class Engine {
     };
   }
 
+  struct Pending {
+    std::string source;
+    std::vector<std::string> entities, events;
+    std::unordered_set<std::string> seenEntities, seenEvents;
+    bool cleared = false;
+  };
+  struct Watch {
+    Json criteria;
+    std::unordered_set<std::string> matching;
+  };
+
+  void noteCommit(const CommitNotice& notice) {
+    if (changeListener_.isNull() || changeListener_.isUndefined()) return;
+    std::string source = notice.rebuild ? "rebuild" : *source_;
+    if (pending_.empty() || pending_.back().source != source) pending_.push_back(Pending{source, {}, {}, {}, {}, false});
+    Pending& set = pending_.back();
+    for (const auto& g : notice.entityGuids)
+      if (set.seenEntities.insert(g).second) set.entities.push_back(g);
+    for (const auto& g : notice.eventGuids)
+      if (set.seenEvents.insert(g).second) set.events.push_back(g);
+    set.cleared = set.cleared || notice.cleared;
+    if (!notified_) {
+      notified_ = true;
+      changeListener_();  // the JS side only schedules a microtask: it cannot throw into here
+    }
+  }
+
+  bool watchAffected(Watch& watch, const Pending& set) {
+    bool affected = false;
+    if (set.cleared) {
+      watch.matching.clear();
+      for (const auto& [guid, pair] : store_->entities()) {
+        if (matchesCriteria(pair.modified, watch.criteria)) watch.matching.insert(guid);
+      }
+      return true;
+    }
+    for (const auto& guid : set.entities) {
+      bool was = watch.matching.count(guid) > 0;
+      const EntityPair* pair = store_->findEntity(guid);
+      bool now = pair && matchesCriteria(pair->modified, watch.criteria);
+      if (now && !was) watch.matching.insert(guid);
+      if (was && !now) watch.matching.erase(guid);
+      affected = affected || was || now;
+    }
+    return affected;
+  }
+
+  val changeListener_ = val::null();
+  bool notified_ = false;
+  std::vector<Pending> pending_;
+  std::map<int, Watch> watches_;
+  int nextWatchId_ = 1;
+  std::shared_ptr<std::string> source_ = std::make_shared<std::string>("local");
+
   std::shared_ptr<Store> store_;
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<EntityStore> entities_;
@@ -467,6 +588,36 @@ class Engine {
 
 // ---------------------------------------------------------------------------------------------
 // SyncHandle: an InternalSyncManager with the fetch transport and the JS clock.
+
+// Commits made while a sync continuation runs are attributed to "sync" (calls from JS are "local").
+class SourceScope {
+ public:
+  explicit SourceScope(std::shared_ptr<std::string> cell) : cell_(std::move(cell)), outer_(*cell_) { *cell_ = "sync"; }
+  ~SourceScope() { *cell_ = outer_; }
+  SourceScope(const SourceScope&) = delete;
+  SourceScope& operator=(const SourceScope&) = delete;
+
+ private:
+  std::shared_ptr<std::string> cell_;
+  std::string outer_;
+};
+
+// The fetch transport, with each response handled under a SourceScope.
+class SyncSourceTransport : public Transport {
+ public:
+  SyncSourceTransport(std::unique_ptr<Transport> inner, std::shared_ptr<std::string> cell)
+      : inner_(std::move(inner)), cell_(std::move(cell)) {}
+  void send(const HttpRequest& request, ResponseCallback done) override {
+    inner_->send(request, [cell = cell_, done = std::move(done)](HttpResponse response) mutable {
+      SourceScope scope(cell);
+      done(std::move(response));
+    });
+  }
+
+ private:
+  std::unique_ptr<Transport> inner_;
+  std::shared_ptr<std::string> cell_;
+};
 
 SyncCallback resultCallback(val cb) {
   return [cb](std::optional<Error> error, Json result) mutable { cb(error ? errorResult(*error) : okResult(result)); };
@@ -503,7 +654,8 @@ class SyncHandle {
     return guarded([&] {
       if (!engine_) throw Error(ErrorCode::Closed, "The store is closed");
       SyncOptions options = syncOptionsFromJson(parseJson(optionsJson, "sync options"), SyncOptions{});
-      transport_ = makeFetchTransport();
+      source_ = engine_->sourceCell();
+      transport_ = std::make_unique<SyncSourceTransport>(makeFetchTransport(), source_);
       clock_ = makeJsClock();
       manager_ = std::make_unique<InternalSyncManager>(engine_->events(), engine_->entities(), engine_->applier(), url,
                                                        token, configId.empty() ? "default" : configId, *transport_,
@@ -582,6 +734,8 @@ class SyncHandle {
       if (it == authAnswers_.end()) throw Error(ErrorCode::Unauthorized, "This authentication request was already answered");
       AuthRespond respond = std::move(it->second);
       authAnswers_.erase(it);
+      std::optional<SourceScope> scope;
+      if (source_) scope.emplace(source_);
       Json answer = nullptr;
       try {
         answer = parseJson(answerJson, "auth hook answer");
@@ -613,6 +767,8 @@ class SyncHandle {
   // Starts an async operation; a synchronous throw becomes the callback's error.
   template <class Start>
   void run(val cb, Start&& start) {
+    std::optional<SourceScope> scope;
+    if (source_) scope.emplace(source_);
     val failed = guarded([&] {
       start(resultCallback(cb));
       return Json(nullptr);
@@ -621,6 +777,7 @@ class SyncHandle {
   }
 
   Engine* engine_;
+  std::shared_ptr<std::string> source_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<InternalSyncManager> manager_;
@@ -631,6 +788,9 @@ class SyncHandle {
 void Engine::close() {
   for (SyncHandle* handle : syncHandles_) handle->detach();
   syncHandles_.clear();
+  changeListener_ = val::null();
+  pending_.clear();
+  watches_.clear();
   applier_.reset();
   entities_.reset();
   events_.reset();
@@ -702,7 +862,12 @@ EMSCRIPTEN_BINDINGS(datacollect) {
       .function("registeredTypes", &Engine::registeredTypes)
       .function("rebuild", &Engine::rebuild)
       .function("applierGetEntity", &Engine::applierGetEntity)
-      .function("applierSaveEntity", &Engine::applierSaveEntity);
+      .function("applierSaveEntity", &Engine::applierSaveEntity)
+      .function("setChangeListener", &Engine::setChangeListener)
+      .function("takeChanges", &Engine::takeChanges)
+      .function("watchOpen", &Engine::watchOpen)
+      .function("watchClose", &Engine::watchClose)
+      .function("searchPage", &Engine::searchPage);
 
   class_<SyncHandle>("SyncHandle")
       .constructor<Engine&>()

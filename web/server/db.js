@@ -110,7 +110,11 @@ export class Store {
       const more = rows.length > limit;
       if (more) rows.length = limit;
       const maxSeq = log.maxSeq.get(configId).m ?? 0;
-      return { rows, more, maxSeq };
+      // Events the same query would still deliver after this page (seq is dense per tenant).
+      const lastSeq = rows.length ? rows[rows.length - 1].seq : afterSeq;
+      const remaining = !more ? 0
+        : minTsMs === undefined ? Math.max(0, maxSeq - lastSeq) : log.countAfterTime.get(configId, lastSeq, minTsMs).n;
+      return { rows, more, maxSeq, remaining };
     });
     this.addTenant('default');
   }
@@ -133,6 +137,7 @@ export class Store {
         `SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
       ),
       count: db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE config_id = ?`),
+      countAfterTime: db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ?`),
     };
   }
 

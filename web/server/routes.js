@@ -251,7 +251,8 @@ export function createRoutes(ctx) {
       if (i) parts.push(COMMA);
       parts.push(r.body.subarray(0, r.body.length - 1), SYNC_LEVEL_REMOTE_CLOSE);
     });
-    parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)}}`));
+    // `remaining`: events after this page (the client's download progress total).
+    parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`));
     sendJson(res, 200, Buffer.concat(parts), { 'X-Cursor': cursor, ...(nextCursor ? { 'X-Next-Cursor': nextCursor } : {}) });
   }
 

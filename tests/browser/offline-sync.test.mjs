@@ -46,7 +46,7 @@ test('offline household with three members survives a reload, syncs, and reaches
       for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) out.push(new URL(r.url).pathname);
       return out;
     });
-    for (const p of ['/', '/app.js', '/app.css', '/js/index.js', '/dist/datacollect.js', '/dist/datacollect.wasm']) assert.ok(cached.includes(p), `${p} cached`);
+    for (const p of ['/', '/app.js', '/app.css', '/js/browser.js', '/dist/datacollect.mjs', '/dist/datacollect.wasm']) assert.ok(cached.includes(p), `${p} cached`);
     // Every module of the app, found on disk, is precached (the worker follows app.js's imports).
     for (const p of appModules()) assert.ok(cached.includes(p), `${p} cached`);
     assert.ok(!cached.some((p) => p.startsWith('/api/')), '/api is never cached');

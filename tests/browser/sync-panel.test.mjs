@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   SKIP, tid, startServer, launchPersistent, login, waitReady, watchPage, createIndividual, badge, syncNow, expectSynced,
-  serverEvents, seedHouseholds, throttlePulls, waitSyncIdle, screenshot, cleanupTmp, DESKTOP, PHONE,
+  serverEvents, seedHouseholds, throttlePulls, waitSyncIdle, waitServiceWorker, screenshot, cleanupTmp, DESKTOP, PHONE,
 } from './helpers.mjs';
 
 let srv;
@@ -54,7 +54,11 @@ test('sync panel: idle, last sync after reload, automatic sync after a write and
     assert.match(p.lastText, /Last synced just now/);
     await shootBoth(page, '12-sync-idle');
 
-    // The last-sync time is kept with the store: a reload shows the same time (no sync since).
+    // The last-sync time is kept with the store: a reload shows the same time. The reload is made
+    // offline (the service worker serves the app), as the automatic sync would otherwise start
+    // a new sync at once.
+    await waitServiceWorker(page);
+    await ctx.setOffline(true);
     await page.reload();
     assert.equal(await waitReady(page), 'true');
     await page.waitForFunction(() => document.querySelector('[data-testid="last-synced"]').dataset.at !== '');
@@ -62,20 +66,12 @@ test('sync panel: idle, last sync after reload, automatic sync after a write and
     assert.equal(afterReload.lastAt, p.lastAt, 'same last-sync time after a reload');
     assert.match(afterReload.lastText, /Last synced/);
 
-    // Automatic sync after a local write: no click, the change reaches the server.
-    const guid = await createIndividual(page, { name: 'Auto Synced', dateOfBirth: '1991-01-01', sex: 'female' });
-    await page.waitForFunction((at) => document.querySelector('[data-testid="unsynced-badge"]').dataset.count === '0'
-      && document.querySelector('[data-testid="last-synced"]').dataset.at > at, p.lastAt, { timeout: 20_000 });
-    assert.ok((await serverEvents(srv.url)).some((e) => e.entityGuid === guid), 'pushed by the automatic sync');
-    p = await panel(page);
-    assert.equal(p.state, 'idle');
-
     // Offline: a calm note (not the red error), the button waits for the network.
-    await ctx.setOffline(true);
-    await page.waitForFunction(() => document.querySelector('[data-testid="sync-panel"]').dataset.state === 'offline');
+    assert.equal(afterReload.state, 'offline');
     await createIndividual(page, { name: 'Written Offline', dateOfBirth: '1992-02-02', sex: 'male' });
     await page.waitForFunction(() => document.querySelector('[data-testid="unsynced-badge"]').dataset.count === '1');
     p = await panel(page);
+    assert.equal(p.state, 'offline');
     assert.equal(p.error, null, 'offline is not an error');
     assert.match(p.offline, /You are offline\. 1 change saved on this device will be sent automatically/);
     assert.equal(p.buttonDisabled, true);
@@ -88,8 +84,19 @@ test('sync panel: idle, last sync after reload, automatic sync after a write and
 
     // Back online: the automatic sync sends it, without a click.
     await ctx.setOffline(false);
-    await page.waitForFunction(() => document.querySelector('[data-testid="unsynced-badge"]').dataset.count === '0', null, { timeout: 20_000 });
+    await page.waitForFunction((at) => document.querySelector('[data-testid="unsynced-badge"]').dataset.count === '0'
+      && document.querySelector('[data-testid="last-synced"]').dataset.at > at, afterReload.lastAt, { timeout: 20_000 });
     assert.ok((await serverEvents(srv.url)).some((e) => e.data && e.data.name === 'Written Offline'), 'sent when back online');
+
+    // Automatic sync after a local write: no click, the change reaches the server.
+    await waitSyncIdle(page);
+    const before = (await panel(page)).lastAt;
+    const guid = await createIndividual(page, { name: 'Auto Synced', dateOfBirth: '1991-01-01', sex: 'female' });
+    await page.waitForFunction((at) => document.querySelector('[data-testid="unsynced-badge"]').dataset.count === '0'
+      && document.querySelector('[data-testid="last-synced"]').dataset.at > at, before, { timeout: 20_000 });
+    assert.ok((await serverEvents(srv.url)).some((e) => e.entityGuid === guid), 'pushed by the automatic sync');
+    p = await panel(page);
+    assert.equal(p.state, 'idle');
 
     // A server error: red, with what to do, and the bar says it failed.
     await page.route('**/api/sync/**', (route) => route.fulfill({ status: 500, contentType: 'text/html', body: '<html><body>Internal Server Error</body></html>' }));
@@ -98,7 +105,7 @@ test('sync panel: idle, last sync after reload, automatic sync after a write and
     assert.equal(r.panelState, 'error');
     assert.match(r.error, /ran into a problem|could not read/);
     const errColour = await page.$eval(tid('sync-error'), (el) => getComputedStyle(el).backgroundColor);
-    assert.notEqual(errColour, colours.note);
+    assert.notEqual(errColour, colours.note, 'an error does not look like offline');
     await shootBoth(page, '15-sync-error');
     await page.unroute('**/api/sync/**');
     await expectSynced(page);

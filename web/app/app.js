@@ -8,7 +8,7 @@
 import { $ } from './lib/dom.js';
 import { ERROR_LABELS, humanError } from './lib/error-labels.js';
 import { app, closeStore, openStore, saveSession } from './data/store.js';
-import { isLoggedIn, logout, startAutoSync, syncNow } from './data/sync.js';
+import { isLoggedIn, logout, startAutoSync } from './data/sync.js';
 import { createRouter } from './router.js';
 import { mountLogin, showLogin } from './views/login.js';
 import { mountSyncPanel } from './views/sync-panel.js';
@@ -74,14 +74,13 @@ function toLogin(message) {
   showLogin(message);
 }
 
-function enterApp({ firstSync = false } = {}) {
+function enterApp() {
   showOnly('app');
   document.body.dataset.ready = 'true';
   unmountPanel?.();
   unmountPanel = mountSyncPanel({ onSignInAgain: signOut });
   router.start();
-  startAutoSync();
-  if (firstSync && navigator.onLine) syncNow().catch(() => { /* shown by the sync panel */ });
+  startAutoSync(); // its first sync starts at once
 }
 
 async function signOut() {
@@ -109,7 +108,7 @@ function boot() {
   updateNet();
   addEventListener('online', updateNet);
   addEventListener('offline', updateNet);
-  mountLogin({ onSignedIn: () => enterApp({ firstSync: true }) });
+  mountLogin({ onSignedIn: enterApp });
   $('#logout-btn').addEventListener('click', signOut);
   $('#boot-retry').addEventListener('click', () => { $('#boot-retry').hidden = true; start(); });
   // Release the store (and its Web Lock) as soon as the page goes away, so another tab can open it;

@@ -1,7 +1,7 @@
 // Service worker of the household survey PWA.
 // - The app shell, every module of the app (found by following the static imports of app.js, so
-//   a new module needs no list here), every module of the package (the same, from /js/index.js)
-//   and its wasm build (/dist/datacollect.js, .wasm) are precached at install. They are then
+//   a new module needs no list here), every module of the package (the same, from /js/browser.js)
+//   and its wasm build (/dist/datacollect.mjs, .wasm) are precached at install. They are then
 //   served network-first with a short timeout (a rebuilt package or app is picked up at once, and
 //   the JS and wasm always come from the same build when online), falling back to the cache when
 //   offline or when the network is too slow.
@@ -11,8 +11,8 @@ const VERSION = 'v2';
 const CACHE = `dc-survey-${VERSION}`;
 const SHELL = ['./', 'index.html', 'app.css', 'manifest.webmanifest', 'icon.svg'];
 const APP_ENTRY = 'app.js';
-const PACKAGE_ENTRY = '/js/index.js';
-const WASM = ['/dist/datacollect.js', '/dist/datacollect.wasm'];
+const PACKAGE_ENTRY = '/js/browser.js';
+const WASM = ['/dist/datacollect.wasm']; // fetched by the package's loader, not imported
 
 // Follow the static imports from the entries so every module is cached, whatever files the app
 // and the package are split into.

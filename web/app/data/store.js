@@ -1,13 +1,11 @@
 // The app's one door to the package's store: open/close, writes, reads, change events and live
 // queries. Views import from here and never touch the package objects themselves.
-import * as compat from './compat.js';
-
 export const STORE_NAME = 'household-survey';
 export const CONFIG_ID = 'default';
 const SESSION_KEY = 'dc.session'; // { email, userId } only; the token lives in the package's store.
 
-// Groups first, then by name: the order of the people & households list.
-export const LIST_SORT = compat.LIST_SORT;
+// The order of the people & households list.
+export const LIST_SORT = { field: 'name', order: 'asc' };
 
 export const app = {
   pkg: null,        // the package module
@@ -25,7 +23,8 @@ export function saveSession(s) {
 export const userId = () => (app.session && (app.session.userId || app.session.email)) || 'device';
 
 export async function loadPackage() {
-  if (!app.pkg) app.pkg = await import(new URL('js/index.js', document.baseURI).href);
+  // The package's browser entry (nothing Node-specific in its module graph).
+  if (!app.pkg) app.pkg = await import(new URL('js/browser.js', document.baseURI).href);
   return app.pkg;
 }
 
@@ -44,14 +43,12 @@ export async function openStore() {
       onAuthRequired: () => null,
     },
   });
-  compat.attach(app.db);
   return app.db;
 }
 
 export function closeStore() {
   const db = app.db;
   app.db = null;
-  compat.detach();
   try { db?.close(); } catch { /* closing anyway */ }
 }
 
@@ -61,9 +58,7 @@ const dm = () => app.db.entityDataManager;
 // engine's hybrid logical clock, so a local edit sorts after every event seen here. Resolves once
 // the event is durable.
 export async function submit(form) {
-  const r = await dm().submitForm({ userId: userId(), syncLevel: 0, ...form });
-  compat.localWrite(form);
-  return r;
+  return dm().submitForm({ userId: userId(), syncLevel: 0, ...form });
 }
 
 // The entity document (a group with `members`), or null when it is not on this device.
@@ -84,8 +79,9 @@ export const potentialDuplicates = () => dm().getPotentialDuplicates();
 
 // listener({source: "local"|"sync"|"rebuild", entityGuids, eventGuids}) once per committed
 // change set; returns unsubscribe.
-export const onChange = (listener) => compat.onChange(listener);
+export const onChange = (listener) => app.db.onChange(listener);
 
 // A live, paged query: listener({items: EntityDoc[], total}) now and whenever a change could
 // affect the page. criteria: searchEntities criteria ([] = everything). Returns unsubscribe.
-export const watch = (criteria, listener, page) => compat.watch(criteria, listener, page);
+export const watch = (criteria, listener, page) =>
+  app.db.watch(criteria, (r) => listener({ ...r, items: r.items.map((p) => p.modified) }), page);

@@ -98,8 +98,10 @@ export function mountSyncPanel({ onSignInAgain }) {
     wasRunning = running;
   }
 
-  function draw(s) {
-    status = s;
+  function draw(next) {
+    // The browser knows it is offline before the next automatic sync finds out.
+    const s = !navigator.onLine && !isRunning(next) ? { ...next, state: 'offline' } : next;
+    status = next;
     panel.dataset.state = duplicates > 0 ? 'blocked' : s.state;
     const n = Number(s.unsynced) || 0;
     badge.textContent = String(n);

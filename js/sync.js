@@ -5,6 +5,8 @@ import { AutoSync } from './auto-sync.js';
 import { changeHub } from './changes.js';
 import { DataCollectError, invalid, requireString, toJsonText, unwrap } from './errors.js';
 import { closedError } from './session.js';
+// The declared types (js/index.d.ts) these classes are checked against (checkJs).
+/** @typedef {import('./index.d.ts').InternalSyncManager} DeclaredInternalSyncManager */
 
 // Sync-state key of the last successful sync's time (ISO-8601), kept in the store's journal.
 const LAST_SYNCED_KEY = 'lastSyncedAt';
@@ -16,6 +18,7 @@ function reportHookError(what, error) {
   console.warn(`[datacollect] ${what} threw: ${error?.message ?? error}`);
 }
 
+/** @implements {DeclaredInternalSyncManager} */
 export class InternalSyncManager {
   constructor(eventStore, entityStore, eventApplierService, syncServerUrl, authToken = '', configId = 'default',
     options = {}) {

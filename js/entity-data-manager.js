@@ -1,4 +1,4 @@
-// EntityDataManager: the facade the original's apps use day to day (SPEC §3).
+// EntityDataManager: the facade the original's apps use day to day (docs/api.md).
 import { DataCollectError, invalid, requireString } from './errors.js';
 import { submit } from './stores.js';
 // The declared types (js/index.d.ts) these classes are checked against (checkJs).

@@ -289,7 +289,7 @@ export interface AutoSyncOptions {
 export type AuthAnswer = string | { email: string; password: string } | null;
 
 export interface SyncOptions {
-  /** Events per push request; 0 = auto (10, or 500 once the server shows the §6.2 extensions). */
+  /** Events per push request; 0 = auto (10, or 500 once the server shows our protocol extensions, docs/protocol.md). */
   pushChunkSize?: number;
   /** `limit` sent on pull; 0 = auto. */
   pullLimit?: number;

@@ -24,7 +24,7 @@ export {
 
 export const SyncLevel = Object.freeze({ LOCAL: 0, REMOTE: 1, EXTERNAL: 2 });
 
-// dc::Event::fromJson: the SPEC §4 validation and timestamp normalisation, without storing.
+// dc::Event::fromJson: the event validation and timestamp normalisation, without storing.
 // -> {ok: true, event} | {ok: false, code, message}. Synchronous once `await loadModule()` has
 // resolved; called earlier it returns a Promise of the same result (so `await validateEvent(x)`
 // always works).

@@ -15,6 +15,7 @@ export const AUTO_SYNC_DEFAULTS = Object.freeze({
 function checkOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options))
     throw new DataCollectError('INVALID_ARGUMENT', 'startAutoSync options must be an object');
+  /** @type {Required<import('./index.d.ts').AutoSyncOptions>} */
   const o = { ...AUTO_SYNC_DEFAULTS };
   for (const [key, value] of Object.entries(options)) {
     if (!(key in AUTO_SYNC_DEFAULTS)) throw new DataCollectError('INVALID_ARGUMENT', `Unknown startAutoSync option: ${key}`);
@@ -23,7 +24,7 @@ function checkOptions(options) {
     const ok = wanted === 'boolean' ? typeof value === 'boolean'
       : Number.isSafeInteger(value) && value >= 0 && value <= 2_147_483_647;  // setTimeout's range
     if (!ok) throw new DataCollectError('INVALID_ARGUMENT', `startAutoSync: ${key} must be ${wanted === 'boolean' ? 'a boolean' : 'a non-negative integer (ms)'}`);
-    o[key] = value;
+    /** @type {any} */ (o)[key] = value;
   }
   if (o.retryBaseMs === 0) o.retryBaseMs = 1;
   return o;

@@ -1,14 +1,18 @@
-// EntityDataManager: the facade the original's apps use day to day (SPEC §3).
+// EntityDataManager: the facade the original's apps use day to day (docs/api.md).
 import { DataCollectError, invalid, requireString } from './errors.js';
 import { submit } from './stores.js';
+// The declared types (js/index.d.ts) these classes are checked against (checkJs).
+/** @typedef {import('./index.d.ts').EntityDataManager} DeclaredEntityDataManager */
 
 function newGuid() {
   if (typeof globalThis.crypto?.randomUUID === 'function') return globalThis.crypto.randomUUID();
   throw new DataCollectError('INVALID_FORM', 'Form submission is missing a GUID (no crypto.randomUUID here to make one)');
 }
 
+/** @implements {DeclaredEntityDataManager} */
 export class EntityDataManager {
-  constructor(eventStore, entityStore, eventApplierService, internalSyncManager = null, { userId } = {}) {
+  constructor(eventStore, entityStore, eventApplierService, internalSyncManager = null, options = {}) {
+    const { userId } = /** @type {{userId?: string}} */ (options);
     this.eventStore = eventStore;
     this.entityStore = entityStore;
     this.eventApplierService = eventApplierService;

@@ -1,7 +1,8 @@
-// Errors of SPEC §3: an Error whose `code` says what went wrong and `message` says what to do.
+// Errors (codes: docs/errors.md): an Error whose `code` says what went wrong and `message` says what to do.
 // The engine answers every call with a Result: the JSON text of the value (a string) or an error
 // object {ok: false, code, message, status}; this file turns Results into values or thrown errors.
 
+/** @type {readonly import('./index.d.ts').ErrorCode[]} (checkJs: every code here is declared) */
 export const ErrorCodes = Object.freeze([
   'INVALID_FORM', 'INVALID_MEMBER_DATA', 'INVALID_GROUP', 'ENTITY_NOT_FOUND', 'NO_APPLIER',
   'DUPLICATES_EXIST', 'UNAUTHORIZED', 'NETWORK', 'SERVER_ERROR', 'BAD_RESPONSE', 'STORAGE',
@@ -11,7 +12,7 @@ export const ErrorCodes = Object.freeze([
 export class DataCollectError extends Error {
   constructor(code, message, status) {
     super(message);
-    this.name = 'DataCollectError';
+    this.name = /** @type {const} */ ('DataCollectError');
     this.code = code;
     if (status) this.status = status;  // HTTP status when a server answered
   }

@@ -1,12 +1,17 @@
-// Types of datacollect-sync (hand-written: Emscripten 3.1.6 cannot emit them, TOOLCHAIN.md quirk 6).
-// Type-checked against tests/js/types/consumer.ts by the test suite.
+// Types of datacollect-sync (hand-written: Emscripten 3.1.6 cannot emit them, see docs/toolchain.md).
+// The test suite type-checks a consumer against them (tests/js/types/consumer.ts) and the JS
+// files against them (checkJs, tests/js/types/tsconfig.checkjs.json). Described in docs/api.md.
 
 export type ErrorCode =
   | 'INVALID_FORM' | 'INVALID_MEMBER_DATA' | 'INVALID_GROUP' | 'ENTITY_NOT_FOUND' | 'NO_APPLIER'
   | 'DUPLICATES_EXIST' | 'UNAUTHORIZED' | 'NETWORK' | 'SERVER_ERROR' | 'BAD_RESPONSE' | 'STORAGE'
   | 'STORE_LOCKED' | 'CLOSED'
+  /** API misuse: bad option values or arguments (page options, listeners, auto-sync options). */
+  | 'INVALID_ARGUMENT'
   /** An engine bug (an unexpected C++ exception); never caused by input. */
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** The WebAssembly module could not be loaded (a .wasm 404, a worker without a wasm location). */
+  | 'LOAD_FAILED';
 
 export declare const ErrorCodes: readonly ErrorCode[];
 
@@ -21,12 +26,20 @@ export declare class DataCollectError extends Error {
 export declare const SyncLevel: Readonly<{ LOCAL: 0; REMOTE: 1; EXTERNAL: 2 }>;
 export type SyncLevelValue = 0 | 1 | 2;
 
-/** An event (FormSubmission), SPEC §2. */
+/** A value `data` may hold: plain JSON. Binary data, Date, Map, Set, NaN are rejected (INVALID_FORM). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * An event (FormSubmission). Built-in types: create-individual, update-individual, create-group,
+ * update-group, add-member, remove-member, delete-entity (and any type with a registered applier).
+ * `update-individual` / `update-group` on an entity that does not exist create it (upsert, as
+ * the original library does).
+ */
 export interface FormSubmission {
   guid: string;
   entityGuid: string;
   type: string;
-  data: Record<string, unknown>;
+  data: { [key: string]: JsonValue };
   /** ISO-8601; stored as UTC with milliseconds. */
   timestamp: string;
   userId: string;
@@ -37,22 +50,27 @@ export interface FormSubmission {
 export type FormInput = Omit<FormSubmission, 'guid' | 'timestamp' | 'userId'> &
   Partial<Pick<FormSubmission, 'guid' | 'timestamp' | 'userId'>>;
 
-export interface EntityDoc {
+interface EntityBase {
   id: string;
   guid: string;
   externalId?: string;
   name?: string;
-  type: 'individual' | 'group' | string;
   version: number;
-  data: Record<string, unknown>;
+  data: { [key: string]: JsonValue };
   lastUpdated: string;
-  [extra: string]: unknown;
 }
 
-export interface GroupDoc extends EntityDoc {
+export interface IndividualDoc extends EntityBase {
+  type: 'individual';
+}
+
+export interface GroupDoc extends EntityBase {
   type: 'group';
   memberIds: string[];
 }
+
+/** An entity document; narrow with `doc.type === 'group'`. */
+export type EntityDoc = IndividualDoc | GroupDoc;
 
 /** A group as returned by EntityDataManager.getEntity: with its members' documents. */
 export interface DetailGroupDoc extends GroupDoc {
@@ -60,7 +78,7 @@ export interface DetailGroupDoc extends GroupDoc {
   memberCount: number;
 }
 
-export interface EntityPair<T extends EntityDoc = EntityDoc> {
+export interface EntityPair<T extends EntityDoc | DetailGroupDoc = EntityDoc> {
   guid: string;
   /** State as last confirmed by the server (or the first local state). */
   initial: T;
@@ -75,7 +93,7 @@ export interface AuditLogEntry {
   action: string;
   eventGuid: string;
   entityGuid: string;
-  changes: Record<string, unknown>;
+  changes: { [key: string]: JsonValue };
   signature: string;
 }
 
@@ -90,7 +108,8 @@ export interface ProofStep {
 }
 
 export interface RejectedEvent {
-  event: FormSubmission | Record<string, unknown>;
+  /** As received (a rejected event need not be a valid FormSubmission). */
+  event: { [key: string]: JsonValue };
   code: string;
   message: string;
   source: 'pull' | 'push';
@@ -108,9 +127,39 @@ export type SearchOperator = {
 /** Array of {field: condition}; all must hold. field: entity field or dotted path into data. */
 export type SearchCriteria = Array<Record<string, string | number | boolean | null | SearchOperator>>;
 
+/** Sort of a paged read: a search field ("name", "lastUpdated", "data.age", ...), ascending by default. */
+export type SortSpec = string | { field: string; order?: 'asc' | 'desc' };
+
+/** Page options of getAllEntities/searchEntities/watch. limit 0 (default) = no limit; ties sort by guid. */
+export interface PageOptions {
+  limit?: number;
+  offset?: number;
+  /** Default "guid". Strings compare case-insensitively; missing values sort first. */
+  sort?: SortSpec;
+}
+
+export interface EntityPage {
+  items: EntityPair[];
+  /** How many entities matched in all (not only on this page). */
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** One committed change set (a local call, one pulled page, or a rebuild). */
+export interface ChangeEvent {
+  source: 'local' | 'sync' | 'rebuild';
+  entityGuids: string[];
+  eventGuids: string[];
+  /** Set when clearStore() emptied entities or events. */
+  cleared?: true;
+}
+
+export type Unsubscribe = () => void;
+
 export interface ApplierContext {
   getEntity(guid: string): EntityDoc | null;
-  saveEntity(action: string, existing: EntityDoc | null, modified: EntityDoc, changes?: Record<string, unknown>): void;
+  saveEntity(action: string, existing: EntityDoc | null, modified: EntityDoc, changes?: { [key: string]: JsonValue }): void;
 }
 
 /** Synchronous and deterministic; returning a Promise is an error. */
@@ -132,8 +181,8 @@ export declare class EventStore {
   getMerkleRoot(): Promise<string>;
   getProof(event: FormSubmission): Promise<ProofStep[]>;
   verifyEvent(event: FormSubmission, proof: ProofStep[]): Promise<boolean>;
-  getSyncState(key: string): Promise<unknown>;
-  setSyncState(key: string, value: unknown): Promise<void>;
+  getSyncState(key: string): Promise<JsonValue>;
+  setSyncState(key: string, value: JsonValue): Promise<void>;
   getRejectedEvents(): Promise<RejectedEvent[]>;
   getLastRemoteSyncTimestamp(): Promise<string>;
   setLastRemoteSyncTimestamp(timestamp: string | Date): Promise<void>;
@@ -153,7 +202,9 @@ export declare class EntityStore {
   getEntities(guids: string[]): Promise<Array<EntityPair | null>>;
   getEntityByExternalId(externalId: string): Promise<EntityPair | null>;
   getAllEntities(): Promise<EntityPair[]>;
+  getAllEntities(page: PageOptions): Promise<EntityPage>;
   searchEntities(criteria: SearchCriteria): Promise<EntityPair[]>;
+  searchEntities(criteria: SearchCriteria, page: PageOptions): Promise<EntityPage>;
   getModifiedEntitiesSince(timestamp: string | Date | null): Promise<EntityPair[]>;
   markEntityAsSynced(guid: string): Promise<void>;
   markAllEntitiesAsSynced(): Promise<void>;
@@ -171,6 +222,7 @@ export declare class EventApplierService {
   registerEventApplier(type: string, applier: EventApplier): Promise<void>;
   getEventApplier(type: string): Promise<EventApplier | undefined>;
   searchEntities(criteria: SearchCriteria): Promise<EntityPair[]>;
+  searchEntities(criteria: SearchCriteria, page: PageOptions): Promise<EntityPage>;
 }
 
 export interface SyncProgress {
@@ -194,15 +246,50 @@ export interface SyncResult {
   applied: number;
   rejected: number;
   conflicts: number;
-  rejectedEvents?: RejectedEvent[];
-  conflictList?: Conflict[];
-  [extra: string]: unknown;
+  rejectedEvents: RejectedEvent[];
+  conflictList: Conflict[];
+}
+
+/** What getSyncState() reports (never the token). */
+export interface SyncStateReport {
+  cursor: string | null;
+  serverExtensions: boolean;
+  lastResult: SyncResult | null;
+  conflicts: Conflict[];
+  rejectedEvents: RejectedEvent[];
+}
+
+export interface SyncStatus {
+  /** "offline": the last attempt could not reach the server (NETWORK) or the browser is offline. */
+  state: 'idle' | 'pushing' | 'pulling' | 'offline' | 'error';
+  /** Local events not yet pushed. */
+  unsynced: number;
+  /** ISO-8601 time of the last successful sync(); kept in the store. */
+  lastSyncedAt: string | null;
+  lastError: { code: ErrorCode; message: string } | null;
+  /** The last progress report of the running sync; null when none runs. */
+  progress: SyncProgress | null;
+}
+
+export interface AutoSyncOptions {
+  /** A sync every intervalMs (0 = none). Default 300000. */
+  intervalMs?: number;
+  /** A sync afterWriteMs after the last of a burst of local writes (0 = none). Default 2000. */
+  afterWriteMs?: number;
+  /** Sync when the browser's "online" event fires; no attempts while navigator.onLine is false. Default true. */
+  whenOnline?: boolean;
+  /** No automatic sync while document.visibilityState is "hidden". Default false. */
+  pauseWhenHidden?: boolean;
+  /** First retry after a failure; doubles per consecutive failure up to maxBackoffMs. Default 5000. */
+  retryBaseMs?: number;
+  /** Default 300000. */
+  maxBackoffMs?: number;
 }
 
 export type AuthAnswer = string | { email: string; password: string } | null;
 
 export interface SyncOptions {
-  /** Events per push request; 0 = auto (10, or 500 once the server shows the §6.2 extensions). */
+  /** Events per push request; 0 = auto (10, or 500 once the server shows our protocol extensions, docs/protocol.md). */
   pushChunkSize?: number;
   /** `limit` sent on pull; 0 = auto. */
   pullLimit?: number;
@@ -231,7 +318,13 @@ export declare class InternalSyncManager {
   sync(): Promise<SyncResult>;
   pushToRemote(): Promise<SyncResult>;
   pullFromRemote(): Promise<SyncResult>;
-  getSyncState(): Promise<Record<string, unknown>>;
+  getSyncState(): Promise<SyncStateReport>;
+  readonly status: SyncStatus;
+  onStatusChange(listener: (status: SyncStatus) => void): Unsubscribe;
+  /** Starts (or restarts with new options) automatic sync; close() stops it. */
+  startAutoSync(options?: AutoSyncOptions): void;
+  stopAutoSync(): void;
+  readonly autoSyncRunning: boolean;
   getOptions(): Required<Omit<SyncOptions, 'onProgress' | 'onAuthRequired' | 'onConflict'>>;
   setOptions(options: Omit<SyncOptions, 'onProgress' | 'onAuthRequired' | 'onConflict'>): void;
   setProgressCallback(fn: ((progress: SyncProgress) => void) | null): void;
@@ -248,8 +341,10 @@ export declare class EntityDataManager {
   /** Throws INVALID_GROUP when the guid is not a group. */
   getMembers(groupGuid: string): Promise<EntityPair[]>;
   getAllEntities(): Promise<EntityPair[]>;
+  getAllEntities(page: PageOptions): Promise<EntityPage>;
   getAllEvents(): Promise<FormSubmission[]>;
   searchEntities(criteria: SearchCriteria): Promise<EntityPair[]>;
+  searchEntities(criteria: SearchCriteria, page: PageOptions): Promise<EntityPage>;
   getAuditTrailByEntityGuid(entityGuid: string): Promise<AuditLogEntry[]>;
   getPotentialDuplicates(): Promise<PotentialDuplicate[]>;
   hasUnsyncedEvents(): Promise<boolean>;
@@ -280,6 +375,16 @@ export interface OpenOptions {
   sync?: SyncOptions;
   /** Advanced: a module instance from createModuleInstance() (tests model a page reload). */
   module?: DataCollectModule;
+  /** Where the .wasm is, when the default (beside the package's dist/ files) does not work. */
+  wasmUrl?: string | URL;
+  /** The .wasm bytes themselves (instead of a URL). */
+  wasmBinary?: ArrayBuffer | ArrayBufferView;
+}
+
+/** Options of the first loadModule() / of createModuleInstance(). */
+export interface ModuleOptions {
+  wasmUrl?: string | URL;
+  wasmBinary?: ArrayBuffer | ArrayBufferView;
 }
 
 export interface OpenStore {
@@ -289,7 +394,15 @@ export interface OpenStore {
   /** null when no syncServerUrl was given. */
   syncManager: InternalSyncManager | null;
   entityDataManager: EntityDataManager;
-  /** Waits for running operations, frees everything; later calls reject with CLOSED. */
+  /** listener(change) after each committed change set; listeners never run inside an engine call. */
+  onChange(listener: (change: ChangeEvent) => void): Unsubscribe;
+  /**
+   * A live query: listener(page, null) with the current results (on a microtask), then
+   * listener(page, change) after each change set that can affect them (an entity that matched
+   * or matches now changed); at most one call per change batch.
+   */
+  watch(criteria: SearchCriteria, listener: (page: EntityPage, change: ChangeEvent | null) => void, page?: PageOptions): Unsubscribe;
+  /** Waits for running operations, frees everything (listeners, automatic sync); later calls reject with CLOSED. */
   close(): Promise<void>;
 }
 
@@ -300,12 +413,13 @@ export type ValidationResult =
   | { ok: false; code: ErrorCode; message: string };
 
 /**
- * SPEC §4 validation (dc::Event::fromJson) without storing. Synchronous once loadModule() has
- * resolved; called before that it returns a Promise of the result (`await` works either way).
+ * Event validation (dc::Event::fromJson) without storing. Synchronous once loadModule() has
+ * resolved; called before that it returns a Promise of the result (`await` works either way;
+ * getValidator() gives a function typed as synchronous).
  */
-export declare function validateEvent(obj: unknown): ValidationResult;
+export declare function validateEvent(obj: unknown): ValidationResult | Promise<ValidationResult>;
 export declare function getValidator(): Promise<(obj: unknown) => ValidationResult>;
-/** Loads the shared module instance (once). */
-export declare function loadModule(): Promise<DataCollectModule>;
+/** Loads the shared module instance (once; the options of the call that loads it apply). LOAD_FAILED on failure. */
+export declare function loadModule(options?: ModuleOptions): Promise<DataCollectModule>;
 /** A new, independent module instance (own memory and file system). */
-export declare function createModuleInstance(): Promise<DataCollectModule>;
+export declare function createModuleInstance(options?: ModuleOptions): Promise<DataCollectModule>;

@@ -10,9 +10,10 @@
 // Every failure rejects with DataCollectError LOAD_FAILED.
 import { DataCollectError } from './errors.js';
 
+const host = /** @type {any} */ (globalThis);
 export const isNode =
-  typeof process === 'object' && process !== null && typeof process.versions?.node === 'string' &&
-  typeof window === 'undefined';
+  typeof host.process === 'object' && host.process !== null && typeof host.process.versions?.node === 'string' &&
+  typeof host.window === 'undefined';
 
 const loadFailed = (message, cause) => {
   const error = new DataCollectError('LOAD_FAILED', message);

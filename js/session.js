@@ -47,7 +47,9 @@ export class StoreSession {
   async(start) {
     if (this.closed) return Promise.reject(closedError());
     let answered = false;
+    /** @type {(value: any) => void} */
     let resolve;
+    /** @type {(error: any) => void} */
     let reject;
     const op = new Promise((res, rej) => ([resolve, reject] = [res, rej]));
     // Called from C++: must not throw into wasm.

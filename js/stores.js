@@ -1,16 +1,13 @@
-// EventStore, EntityStore and EventApplierService of SPEC §3/§5 with the original's method names.
+// EventStore, EntityStore and EventApplierService (docs/api.md) with the original's method names.
 // Each is a thin view over a StoreSession: arguments become JSON text (one crossing per call, a
 // whole batch at a time), results come back parsed, and writes resolve once durable.
 import { criteriaText, readPage } from './changes.js';
 import { DataCollectError, invalid, requireString, toJsonText } from './errors.js';
 import { checkFormData } from './form-data.js';
-
-const WATERMARKS = {
-  LastRemoteSyncTimestamp: 'lastRemoteSync',
-  LastLocalSyncTimestamp: 'lastLocalSync',
-  LastPullExternalSyncTimestamp: 'lastPullExternalSync',
-  LastPushExternalSyncTimestamp: 'lastPushExternalSync',
-};
+// The declared types (js/index.d.ts) these classes are checked against (checkJs).
+/** @typedef {import('./index.d.ts').EventStore} DeclaredEventStore */
+/** @typedef {import('./index.d.ts').EntityStore} DeclaredEntityStore */
+/** @typedef {import('./index.d.ts').EventApplierService} DeclaredEventApplierService */
 
 function timestampArg(value, what) {
   if (value === undefined || value === null) return '';
@@ -18,6 +15,7 @@ function timestampArg(value, what) {
   return requireString(value, what);
 }
 
+/** @implements {DeclaredEventStore} */
 export class EventStore {
   /** @param {import('./session.js').StoreSession} session */
   constructor(session) {
@@ -54,18 +52,23 @@ export class EventStore {
   async getRejectedEvents() { return this._session.call('getRejectedEvents'); }
   // Clears events, audit log, Merkle tree and every sync watermark/cursor.
   async clearStore() { return this._session.write('clearEvents'); }
+
+  // The original's watermark accessors.
+  async getLastRemoteSyncTimestamp() { return this._watermark('lastRemoteSync'); }
+  async setLastRemoteSyncTimestamp(timestamp) { return this._setWatermark('lastRemoteSync', timestamp); }
+  async getLastLocalSyncTimestamp() { return this._watermark('lastLocalSync'); }
+  async setLastLocalSyncTimestamp(timestamp) { return this._setWatermark('lastLocalSync', timestamp); }
+  async getLastPullExternalSyncTimestamp() { return this._watermark('lastPullExternalSync'); }
+  async setLastPullExternalSyncTimestamp(timestamp) { return this._setWatermark('lastPullExternalSync', timestamp); }
+  async getLastPushExternalSyncTimestamp() { return this._watermark('lastPushExternalSync'); }
+  async setLastPushExternalSyncTimestamp(timestamp) { return this._setWatermark('lastPushExternalSync', timestamp); }
+  _watermark(name) { return this._session.call('getWatermark', name); }
+  _setWatermark(name, timestamp) { return this._session.write('setWatermark', name, timestampArg(timestamp, 'timestamp')); }
 }
 
-// get/setLastRemoteSyncTimestamp, ... (the original's watermark accessors).
-for (const [suffix, name] of Object.entries(WATERMARKS)) {
-  EventStore.prototype[`get${suffix}`] = async function () {
-    return this._session.call('getWatermark', name);
-  };
-  EventStore.prototype[`set${suffix}`] = async function (timestamp) {
-    return this._session.write('setWatermark', name, timestampArg(timestamp, 'timestamp'));
-  };
-}
 
+
+/** @implements {DeclaredEntityStore} */
 export class EntityStore {
   constructor(session) {
     this._session = session;
@@ -131,6 +134,7 @@ function engineApplier(session, type, applier) {
   };
 }
 
+/** @implements {DeclaredEventApplierService} */
 export class EventApplierService {
   constructor(session, entityStore = new EntityStore(session)) {
     this._session = session;
@@ -138,7 +142,7 @@ export class EventApplierService {
     this._appliers = new Map();
   }
 
-  // Applies a form (SPEC §4) and resolves with the entity afterwards (null when deleted) once the
+  // Applies a form and resolves with the entity afterwards (null when deleted) once the
   // event is durable. Concurrent submits share flushes (group commit).
   async submitForm(form) {
     return submit(this._session, form, false);

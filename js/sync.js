@@ -1,10 +1,12 @@
-// InternalSyncManager of SPEC §3/§6 over the engine's C++ InternalSyncManager (one SyncHandle).
+// InternalSyncManager (docs/api.md; wire protocol: docs/protocol.md) over the engine's C++ InternalSyncManager (one SyncHandle).
 // Constructible as in the original's examples:
 //   new InternalSyncManager(eventStore, entityStore, eventApplierService, url, token, configId)
 import { AutoSync } from './auto-sync.js';
 import { changeHub } from './changes.js';
 import { DataCollectError, invalid, requireString, toJsonText, unwrap } from './errors.js';
 import { closedError } from './session.js';
+// The declared types (js/index.d.ts) these classes are checked against (checkJs).
+/** @typedef {import('./index.d.ts').InternalSyncManager} DeclaredInternalSyncManager */
 
 // Sync-state key of the last successful sync's time (ISO-8601), kept in the store's journal.
 const LAST_SYNCED_KEY = 'lastSyncedAt';
@@ -16,6 +18,7 @@ function reportHookError(what, error) {
   console.warn(`[datacollect] ${what} threw: ${error?.message ?? error}`);
 }
 
+/** @implements {DeclaredInternalSyncManager} */
 export class InternalSyncManager {
   constructor(eventStore, entityStore, eventApplierService, syncServerUrl, authToken = '', configId = 'default',
     options = {}) {
@@ -88,7 +91,7 @@ export class InternalSyncManager {
   async hasUnsyncedEvents() { return this._call('hasUnsyncedEvents'); }
   async checkIfDuplicatesExist() { return this._call('checkIfDuplicatesExist'); }
 
-  // Full sync (SPEC §6.3). A call while one runs shares the running one's outcome.
+  // Full sync (push, then pull; docs/protocol.md). A call while one runs shares the running one's outcome.
   // Resolves {pushed, pulled, applied, rejected, conflicts, rejectedEvents, conflictList}.
   async sync() { return this._tracked('sync'); }
   async pushToRemote() { return this._tracked('pushToRemote'); }

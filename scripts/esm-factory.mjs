@@ -12,7 +12,8 @@ if (!factory.includes('var DataCollectModule')) throw new Error('dist/datacollec
 // `module`/`exports` are local so the UMD footer hands the factory to `module.exports`;
 // `require` is local so bundlers do not try to resolve the Node-only modules the factory
 // requires on its Node path (never taken in a browser; Node loads dist/datacollect.js).
-const header = `// Generated from dist/datacollect.js by scripts/esm-factory.mjs; do not edit.
+const header = `// @ts-nocheck
+// Generated from dist/datacollect.js by scripts/esm-factory.mjs; do not edit.
 var module = { exports: {} };
 var exports = module.exports;
 var require = function (id) { throw new Error('datacollect: "' + id + '" is only available under Node'); };

@@ -12,7 +12,7 @@ run() { echo; echo "=== $1"; shift; "$@" || status=1; }
 
 run "C++ core and sync, native (ctest)" ctest --test-dir build/native --output-on-failure
 run "C++ core and sync, wasm under Node (ctest)" ctest --test-dir build/wasm --output-on-failure
-for suite in js server browser; do
+for suite in js server browser bundlers; do
   files=$(ls tests/$suite/*.test.mjs 2>/dev/null || true)
   if [ -n "$files" ]; then
     run "Node: tests/$suite" node --test --test-concurrency=1 $files

@@ -3,13 +3,16 @@
 import {
   DataCollectError, EntityDataManager, InternalSyncManager, SyncLevel, createModuleInstance, getValidator, loadModule,
   open, validateEvent,
-  type AuditLogEntry, type EntityDoc, type EntityPair, type ErrorCode, type EventApplier, type FormSubmission,
-  type OpenStore, type PotentialDuplicate, type SyncProgress, type SyncResult, type ValidationResult,
+  type AuditLogEntry, type ChangeEvent, type EntityDoc, type EntityPage, type EntityPair, type ErrorCode, type EventApplier,
+  type FormSubmission, type OpenStore, type PotentialDuplicate, type SyncProgress, type SyncResult, type SyncStatus,
+  type SyncStateReport, type ValidationResult,
 } from '../../../js/index.js';
 
 async function main(): Promise<void> {
-  await loadModule();
-  const verdict: ValidationResult = validateEvent({ guid: 'g' });
+  await loadModule({ wasmUrl: new URL('https://example.org/datacollect.wasm') });
+  const maybe: ValidationResult | Promise<ValidationResult> = validateEvent({ guid: 'g' });
+  void maybe;
+  const verdict: ValidationResult = (await getValidator())({ guid: 'g' });
   if (verdict.ok) {
     const event: FormSubmission = verdict.event;
     void event.timestamp;
@@ -33,6 +36,28 @@ async function main(): Promise<void> {
   };
   const entity: EntityDoc | null = await eventApplierService.submitForm(form);
   void entity?.version;
+  // EntityDoc is a discriminated union: memberIds only after narrowing to a group.
+  if (entity?.type === 'group') {
+    const members: string[] = entity.memberIds;
+    void members;
+  }
+  // @ts-expect-error a typo in a field name does not compile (no catch-all index signature)
+  void entity?.nmae;
+  // @ts-expect-error an individual has no memberIds
+  if (entity?.type === 'individual') void entity.memberIds;
+
+  const paged: EntityPage = await entityStore.getAllEntities({ limit: 50, offset: 0, sort: { field: 'name', order: 'desc' } });
+  const total: number = paged.total;
+  const arr: EntityPair[] = await entityStore.getAllEntities();
+  const found: EntityPage = await entityStore.searchEntities([{ 'data.age': { $gt: 1 } }], { limit: 10, sort: 'name' });
+  void [total, arr, found];
+  const stopChanges = store.onChange((change: ChangeEvent) => {
+    const source: 'local' | 'sync' | 'rebuild' = change.source;
+    void [source, change.entityGuids.length, change.eventGuids.length];
+  });
+  const stopWatch = store.watch([{ type: 'group' }], (results, change) => void [results.items, change?.source], { limit: 20 });
+  stopChanges();
+  stopWatch();
   const applier: EventApplier = (current, f, ctx) => {
     const other = ctx.getEntity(f.entityGuid);
     if (other) ctx.saveEntity('touch', other, { ...other, version: other.version + 1 });
@@ -62,7 +87,19 @@ async function main(): Promise<void> {
   if (await manager.hasUnsyncedEvents() && !manager.isSyncing) {
     const result: SyncResult = await manager.sync();
     void result.pushed;
+    void result.rejectedEvents.length;  // always present
+    // @ts-expect-error a typo in a result field does not compile
+    void result.pushedd;
   }
+  const status: SyncStatus = manager.status;
+  if (status.state === 'offline' || status.lastError?.code === 'NETWORK') void status.unsynced;
+  void status.lastSyncedAt?.length;
+  const stopStatus = manager.onStatusChange((s) => void s.progress?.total);
+  stopStatus();
+  manager.startAutoSync({ intervalMs: 60_000, afterWriteMs: 2_000, whenOnline: true, pauseWhenHidden: true });
+  manager.stopAutoSync();
+  const report: SyncStateReport = await manager.getSyncState();
+  void report.lastResult?.pulled;
   await manager.pushToRemote();
   await manager.pullFromRemote();
   manager.setConflictResolver((conflict) => (conflict.fields.length ? null : null));
@@ -85,3 +122,5 @@ void main;
 void open({ storage: 'floppy' });
 // @ts-expect-error submitForm needs a FormSubmission
 void (null as unknown as OpenStore).eventApplierService.submitForm({ type: 'x' });
+// @ts-expect-error data holds JSON values only (a Date is rejected at run time too)
+void (null as unknown as OpenStore).entityDataManager.submitForm({ entityGuid: 'e', type: 'x', data: { when: new Date() } });

@@ -1,0 +1,28 @@
+// Shared page glue: window.dc.* for the test to drive.
+import { autoSyncStore, missingWasm, roundTrip } from './app.js';
+
+export function install({ options = {}, moduleWorker, classicWorker }) {
+  const ask = (make, name) => new Promise((resolve) => {
+    let worker;
+    try {
+      worker = make();
+    } catch (error) {
+      resolve({ ok: false, message: String(error) });
+      return;
+    }
+    worker.onmessage = (event) => {
+      resolve(event.data);
+      worker.terminate();
+    };
+    worker.onerror = (event) => resolve({ ok: false, message: event.message ?? 'worker error' });
+    worker.postMessage({ name, options });
+  });
+  window.dc = {
+    missingWasm,
+    page: () => roundTrip('page', options),
+    moduleWorker: () => ask(moduleWorker, 'module-worker'),
+    classicWorker: classicWorker ? () => ask(classicWorker, 'classic-worker') : null,
+    autoSync: async () => (window.dc.auto = await autoSyncStore(options)) && true,
+  };
+  document.body.dataset.ready = 'true';
+}

@@ -53,10 +53,14 @@ test('duplicates block sync until resolved: keep both, then delete the new one',
   assert.equal(code, 'DUPLICATES_EXIST');
   assert.equal((await serverEvents(srv.url)).length, 0, 'nothing was sent while duplicates exist');
 
-  // Resolve by keeping both.
+  assert.equal(await page.getAttribute(tid('sync-panel'), 'data-state'), 'blocked');
+
+  // Resolve by keeping both: sync is unblocked and runs at once, without a click.
   await page.click(tid('dup-keep-both'));
   await page.waitForSelector(tid('no-duplicates'));
   await page.waitForSelector(`${tid('sync-blocked')}[hidden]`, { state: 'attached' });
+  await page.waitForFunction(() => document.querySelector('[data-testid="unsynced-badge"]').dataset.count === '0', null, { timeout: 20_000 });
+  assert.ok((await serverEvents(srv.url)).some((e) => e.type === 'resolve-duplicate'), 'the resolution was synced by itself');
   await expectSynced(page);
   await gotoList(page);
   assert.equal(await page.locator(`${tid('entity-row')}[data-name="John Doe"]`).count(), 2, 'both John Does kept');

@@ -88,6 +88,8 @@ export function mountSyncPanel({ onSignInAgain }) {
     } else if (wasRunning) { // a sync ended
       if (s.state === 'idle') {
         bar.max = 1; bar.value = 1; bar.dataset.state = 'done'; phase.textContent = 'Done';
+      } else if (s.lastError && s.lastError.code === 'DUPLICATES_EXIST') {
+        bar.max = 1; bar.value = 0; bar.dataset.state = 'blocked'; phase.textContent = 'Waiting for the duplicates to be resolved';
       } else if (s.state === 'offline' || (s.lastError && s.lastError.code === 'NETWORK')) {
         bar.max = 1; bar.value = 0; bar.dataset.state = 'offline'; phase.textContent = 'Waiting for the network';
       } else {
@@ -115,7 +117,10 @@ export function mountSyncPanel({ onSignInAgain }) {
   }
 
   async function refreshDuplicates() {
+    const before = duplicates;
     try { duplicates = (await potentialDuplicates()).length; } catch { return; /* store closing */ }
+    // The last pair resolved: sync now rather than when the automatic sync's backoff ends.
+    if (before > 0 && duplicates === 0 && navigator.onLine) syncNow().catch(() => { /* shown by the status */ });
     const dc = $('#dup-count');
     dc.hidden = duplicates === 0; dc.textContent = String(duplicates);
     blocked.hidden = duplicates === 0;

@@ -119,6 +119,6 @@ function boot() {
 }
 
 // For debugging and for the browser tests (read-only use).
-window.__dcApp = { state: app };
+/** @type {any} */ (window).__dcApp = { state: app };
 
 boot();

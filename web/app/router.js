@@ -43,7 +43,7 @@ export function createRouter(outlet) {
     }
     let out;
     try {
-      out = await view(params);
+      out = await view(/** @type {{guid: string}} */ (params));
     } catch (e) {
       out = h('section', { class: 'panel' }, h('h1', { tabindex: '-1' }, 'Could not show this page'), h('p', { class: 'form-error', role: 'alert' }, humanError(e)));
     }

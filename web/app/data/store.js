@@ -5,11 +5,21 @@ export const CONFIG_ID = 'default';
 const SESSION_KEY = 'dc.session'; // { email, userId } only; the token lives in the package's store.
 
 // The order of the people & households list.
+/** @type {import('../../../js/index.js').SortSpec} */
 export const LIST_SORT = { field: 'name', order: 'asc' };
 
+// The package's types (js/index.d.ts) check this app's use of it (tests/browser/app-types.test.mjs).
+/** @typedef {typeof import('../../../js/index.js')} Package */
+/** @typedef {import('../../../js/index.js').OpenStore} OpenStore */
+/** @typedef {import('../../../js/index.js').EntityDoc} EntityDoc */
+/** @typedef {import('../../../js/index.js').SearchCriteria} SearchCriteria */
+/** @typedef {import('../../../js/index.js').PageOptions} PageOptions */
+
 export const app = {
-  pkg: null,        // the package module
-  db: null,         // open() result
+  /** @type {Package} the package module, once loaded */
+  pkg: null,
+  /** @type {OpenStore} open()'s result while the store is open */
+  db: null,
   session: loadSession(),
 };
 
@@ -62,6 +72,7 @@ export async function submit(form) {
 }
 
 // The entity document (a group with `members`), or null when it is not on this device.
+/** @returns {Promise<EntityDoc & {members?: EntityDoc[]} | null>} */
 export async function getEntity(guid) {
   try {
     return (await dm().getEntity(guid)).modified;
@@ -71,6 +82,7 @@ export async function getEntity(guid) {
   }
 }
 
+/** @param {SearchCriteria} criteria @returns {Promise<EntityDoc[]>} */
 export async function search(criteria) {
   return (await dm().searchEntities(criteria)).map((p) => p.modified);
 }
@@ -83,5 +95,6 @@ export const onChange = (listener) => app.db.onChange(listener);
 
 // A live, paged query: listener({items: EntityDoc[], total}) now and whenever a change could
 // affect the page. criteria: searchEntities criteria ([] = everything). Returns unsubscribe.
+/** @type {(criteria: SearchCriteria, listener: (r: {items: EntityDoc[], total: number}) => void, page: PageOptions) => () => void} */
 export const watch = (criteria, listener, page) =>
   app.db.watch(criteria, (r) => listener({ ...r, items: r.items.map((p) => p.modified) }), page);

@@ -32,12 +32,14 @@ async function build(guid) {
   const e = await getEntity(guid);
   if (!e) return { node: notFound(), related: [] };
   const group = isGroup(e);
+  const memberIds = e.type === 'group' ? e.memberIds || [] : [];
   const [audit, parents] = await Promise.all([
     auditTrail(guid).catch(() => []),
     search([{ type: 'group' }, { memberIds: guid }]),
   ]);
   const memberDocs = new Map((e.members || []).map((m) => [m.guid, m]));
-  const members = group ? (e.memberIds || []).map((id) => memberDocs.get(id) || { guid: id, data: {}, missing: true }) : [];
+  // A member not (yet) on this device still gets its row.
+  const members = group ? memberIds.map((id) => memberDocs.get(id) || { guid: id, data: /** @type {Record<string, any>} */ ({}) }) : [];
 
   const del = async () => {
     try {
@@ -72,7 +74,7 @@ async function build(guid) {
         h('caption', { class: 'visually-hidden' }, `Members of ${displayName(e)}`),
         h('thead', {}, h('tr', {}, ['Name', 'Date of birth', 'Sex', 'Relationship', ''].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, members.map((m) => h('tr', { testid: 'member', dataset: { guid: m.guid, name: displayName(m) } },
-          h('td', { 'data-label': 'Name' }, m.missing ? h('span', { class: 'muted' }, 'Not on this device yet') : h('a', { href: entityHref(m.guid) }, displayName(m))),
+          h('td', { 'data-label': 'Name' }, !memberDocs.has(m.guid) ? h('span', { class: 'muted' }, 'Not on this device yet') : h('a', { href: entityHref(m.guid) }, displayName(m))),
           h('td', { 'data-label': 'Date of birth' }, formatValue('dateOfBirth', m.data && m.data.dateOfBirth)),
           h('td', { 'data-label': 'Sex' }, formatValue('sex', m.data && m.data.sex)),
           h('td', { 'data-label': 'Relationship' }, formatValue('relationship', m.data && m.data.relationship)),
@@ -91,7 +93,7 @@ async function build(guid) {
 
   sections.push(h('p', {}, h('a', { href: '#/list' }, '← Back to the list')));
   const node = h('article', { class: 'panel', testid: 'entity-detail', dataset: { guid, type: e.type } }, sections);
-  return { node, related: [guid, ...(e.memberIds || []), ...parents.map((p) => p.guid)] };
+  return { node, related: [guid, ...memberIds, ...parents.map((p) => p.guid)] };
 }
 
 function memberAddForm(g) {

@@ -121,6 +121,7 @@ test('the list fills live during a sync of 600 households, one page of rows at a
   assert.match(await page.textContent(tid('result-count')), /100 records found/);
   await page.setViewportSize(PHONE);
   await page.waitForTimeout(150);
+  await page.locator(tid('pager')).scrollIntoViewIfNeeded();
   await screenshot(page, '11-list-paged-phone', { fullPage: false });
   assert.deepEqual(errors, []);
   await ctx.close();

@@ -96,6 +96,9 @@ export function mountSyncPanel({ onSignInAgain }) {
         bar.max = 1; bar.value = 0; bar.dataset.state = 'error'; phase.textContent = 'Failed';
       }
     }
+    if (!running && s.state === 'offline') { // nothing moves until the network is back
+      bar.max = 1; bar.value = 0; bar.dataset.state = 'offline'; phase.textContent = 'Waiting for the network';
+    }
     document.body.dataset.syncing = String(running);
     wasRunning = running;
   }

@@ -252,7 +252,8 @@ export interface SyncResult {
 
 /** What getSyncState() reports (never the token). */
 export interface SyncStateReport {
-  cursor: string | null;
+  /** The pull cursor ("" before the first pull). */
+  cursor: string;
   serverExtensions: boolean;
   lastResult: SyncResult | null;
   conflicts: Conflict[];

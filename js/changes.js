@@ -97,7 +97,10 @@ export class ChangeHub {
     if (!watch.active || this._session.closed) return;
     let result;
     try {
-      result = readPage(this._session, watch.criteria, watch.page);
+      // From the engine's set of matching entities: no scan of the whole store.
+      const args = pageArguments(watch.page);
+      const page = this._session.call('watchPage', watch.id, ...args);
+      result = { items: page.items, total: page.total, limit: args[0], offset: args[1] };
     } catch (error) {
       reportListenerError('watch query', error);
       return;

@@ -4,14 +4,16 @@
 // createRequire; emscripten_fetch needs XMLHttpRequest, so xhr2's is installed when the host has none.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { DataCollectError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
+// wasmUrl: a file: URL or a path (relative to the working directory).
 export async function nodeFactory({ wasmUrl, wasmBinary } = {}) {
   try {
     if (typeof globalThis.XMLHttpRequest === 'undefined') globalThis.XMLHttpRequest = require('xhr2');
-    const bytes = wasmBinary ?? readFileSync(wasmUrl ? new URL(wasmUrl, 'file:///') : new URL('../dist/datacollect.wasm', import.meta.url));
+    const bytes = wasmBinary ?? readFileSync(wasmUrl ? new URL(wasmUrl, pathToFileURL(`${process.cwd()}/`)) : new URL('../dist/datacollect.wasm', import.meta.url));
     return { factory: require('../dist/datacollect.js'), options: { wasmBinary: bytes } };
   } catch (error) {
     const failure = new DataCollectError('LOAD_FAILED', `Could not load the WebAssembly module: ${error?.message ?? error}`);

@@ -11,11 +11,14 @@ if (!factory.includes('var DataCollectModule')) throw new Error('dist/datacollec
 
 // `module`/`exports` are local so the UMD footer hands the factory to `module.exports`;
 // `require` is local so bundlers do not try to resolve the Node-only modules the factory
-// requires on its Node path (never taken in a browser; Node loads dist/datacollect.js).
+// requires on its Node path (never taken in a browser; Node loads dist/datacollect.js);
+// `__filename`/`__dirname` are local so webpack does not replace them with values that only
+// hold on a page (a worker then failed with "__filename is not defined").
 const header = `// @ts-nocheck
 // Generated from dist/datacollect.js by scripts/esm-factory.mjs; do not edit.
 var module = { exports: {} };
 var exports = module.exports;
 var require = function (id) { throw new Error('datacollect: "' + id + '" is only available under Node'); };
+var __filename, __dirname;
 `;
 writeFileSync(join(dist, 'datacollect.mjs'), `${header}${factory}\nexport default module.exports;\n`);

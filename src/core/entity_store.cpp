@@ -85,20 +85,18 @@ int compareValues(const Json* a, const Json* b) {
 }
 }  // namespace
 
-EntityPage EntityStore::searchEntitiesPage(const Json& criteria, const PageRequest& page) const {
-  bool all = criteria.is_null() || (criteria.is_array() && criteria.empty());
-  if (!all) validateSearchCriteria(criteria);
+namespace {
+// Sorts only what the page needs: nth_element puts the `offset` first rows before the rest,
+// then the page itself is partially sorted (O(n + n log limit), not O(n log (offset + limit))).
+EntityPage sortedPage(std::vector<const EntityPair*>& pairs, const PageRequest& page) {
   struct Row {
     const EntityPair* pair;
     const Json* key;
   };
-  std::vector<Row> rows;
-  rows.reserve(all ? store_->entities().size() : 64);
   bool byGuid = page.sortField == "guid";
-  for (const auto& [_, p] : store_->entities()) {
-    if (all || matchesCriteria(p.modified, criteria))
-      rows.push_back({&p, byGuid ? nullptr : searchFieldValue(p.modified, page.sortField)});
-  }
+  std::vector<Row> rows;
+  rows.reserve(pairs.size());
+  for (const EntityPair* p : pairs) rows.push_back({p, byGuid ? nullptr : searchFieldValue(p->modified, page.sortField)});
   EntityPage out;
   out.total = rows.size();
   if (page.offset >= rows.size()) return out;
@@ -108,11 +106,33 @@ EntityPage EntityStore::searchEntitiesPage(const Json& criteria, const PageReque
     if (c == 0) c = a.pair->guid.compare(b.pair->guid);
     return page.descending ? c > 0 : c < 0;
   };
-  // Only the first `end` rows need to be in order.
-  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(end), rows.end(), less);
+  auto first = rows.begin() + static_cast<std::ptrdiff_t>(page.offset);
+  if (page.offset > 0) std::nth_element(rows.begin(), first, rows.end(), less);
+  std::partial_sort(first, rows.begin() + static_cast<std::ptrdiff_t>(end), rows.end(), less);
   out.items.reserve(end - page.offset);
   for (size_t i = page.offset; i < end; ++i) out.items.push_back(rows[i].pair->filled());
   return out;
+}
+}  // namespace
+
+EntityPage EntityStore::searchEntitiesPage(const Json& criteria, const PageRequest& page) const {
+  bool all = criteria.is_null() || (criteria.is_array() && criteria.empty());
+  if (!all) validateSearchCriteria(criteria);
+  std::vector<const EntityPair*> pairs;
+  pairs.reserve(all ? store_->entities().size() : 64);
+  for (const auto& [_, p] : store_->entities()) {
+    if (all || matchesCriteria(p.modified, criteria)) pairs.push_back(&p);
+  }
+  return sortedPage(pairs, page);
+}
+
+EntityPage EntityStore::pageOf(const std::vector<std::string>& guids, const PageRequest& page) const {
+  std::vector<const EntityPair*> pairs;
+  pairs.reserve(guids.size());
+  for (const auto& guid : guids) {
+    if (const EntityPair* p = store_->findEntity(guid)) pairs.push_back(p);
+  }
+  return sortedPage(pairs, page);
 }
 
 std::vector<EntityPair> EntityStore::getModifiedEntitiesSince(const std::string& timestamp) const {

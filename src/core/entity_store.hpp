@@ -36,6 +36,8 @@ class EntityStore {
   std::vector<EntityPair> searchEntities(const Json& criteria) const;
   // Only the page's entities are copied; the rest are compared in place.
   EntityPage searchEntitiesPage(const Json& criteria, const PageRequest& page) const;
+  // The same page over given entities (a live query's known matches); absent guids are skipped.
+  EntityPage pageOf(const std::vector<std::string>& guids, const PageRequest& page) const;
   std::vector<EntityPair> getModifiedEntitiesSince(const std::string& timestamp) const;  // lastUpdated > ts
   void markEntityAsSynced(const std::string& guid);
   void markAllEntitiesAsSynced();

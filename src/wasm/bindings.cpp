@@ -466,16 +466,30 @@ class Engine {
     });
   }
   void watchClose(int id) { watches_.erase(id); }
+  // A watch's page, sorted from the entities known to match it (no scan of the whole store).
+  // Exact right after takeChanges(); before it the next change set triggers another refresh.
+  val watchPage(int id, double limit, double offset, std::string sortField, bool descending) {
+    return guarded([&] {
+      auto it = watches_.find(id);
+      if (it == watches_.end()) throw Error(ErrorCode::InvalidForm, "This watch was stopped");
+      std::vector<std::string> guids(it->second.matching.begin(), it->second.matching.end());
+      auto result = entities().pageOf(guids, pageRequest(limit, offset, sortField, descending));
+      return Json{{"items", toJsonArray(result.items)}, {"total", result.total}};
+    });
+  }
   // A sorted page of the entities matching criteria ([] = all): {items, total}.
   val searchPage(std::string criteriaJson, double limit, double offset, std::string sortField, bool descending) {
     return guarded([&] {
-      if (!(limit >= 0) || !(offset >= 0) || limit > 9e15 || offset > 9e15)
-        throw Error(ErrorCode::InvalidForm, "limit and offset must be non-negative integers");
-      PageRequest page{static_cast<size_t>(limit), static_cast<size_t>(offset), sortField.empty() ? "guid" : sortField,
-                       descending};
-      auto result = entities().searchEntitiesPage(parseJson(criteriaJson, "search criteria"), page);
+      auto result = entities().searchEntitiesPage(parseJson(criteriaJson, "search criteria"),
+                                                  pageRequest(limit, offset, sortField, descending));
       return Json{{"items", toJsonArray(result.items)}, {"total", result.total}};
     });
+  }
+  static PageRequest pageRequest(double limit, double offset, const std::string& sortField, bool descending) {
+    if (!(limit >= 0) || !(offset >= 0) || limit > 9e15 || offset > 9e15)
+      throw Error(ErrorCode::InvalidForm, "limit and offset must be non-negative integers");
+    return PageRequest{static_cast<size_t>(limit), static_cast<size_t>(offset), sortField.empty() ? "guid" : sortField,
+                       descending};
   }
   // The source commits are attributed to while a sync continuation runs (see SyncHandle).
   std::shared_ptr<std::string> sourceCell() { return source_; }
@@ -867,6 +881,7 @@ EMSCRIPTEN_BINDINGS(datacollect) {
       .function("takeChanges", &Engine::takeChanges)
       .function("watchOpen", &Engine::watchOpen)
       .function("watchClose", &Engine::watchClose)
+      .function("watchPage", &Engine::watchPage)
       .function("searchPage", &Engine::searchPage);
 
   class_<SyncHandle>("SyncHandle")

@@ -1,5 +1,5 @@
 // The package as a user gets it: `npm pack`, installed into a scratch project, then a tiny app
-// (tests/bundlers/app) built with esbuild and with Vite (build and dev server), served on
+// (tests/bundlers/app) built with esbuild, with Vite (build and dev server) and with webpack, served on
 // 127.0.0.1 and run in headless Chromium: an IndexedDB store opened, a form submitted, the page
 // reloaded and the entity read back, on the page, in a module worker and in a classic worker;
 // a missing .wasm is LOAD_FAILED; automatic sync across context.setOffline.
@@ -122,6 +122,21 @@ test('Vite build (no configuration): page, module worker, classic worker', { ski
   await build({ root, configFile: false, logLevel: 'silent', build: { outDir: out, emptyOutDir: true } });
   const assets = fs.readdirSync(path.join(out, 'assets'));
   assert.ok(assets.some((f) => f.endsWith('.wasm')), `Vite emitted the .wasm: ${assets}`);
+  await roundTrips(await serve(out));
+});
+
+test('webpack 5 (production, no configuration beyond the entry): page, module worker, classic worker', { skip: SKIP }, async () => {
+  const { default: webpack } = await import('webpack');
+  const out = path.join(scratch, 'out-webpack');
+  const stats = await new Promise((resolve, reject) => {
+    const compiler = webpack({ mode: 'production', context: scratch, entry: './src/page-vite.js', devtool: false,
+      output: { path: out, clean: true } });
+    compiler.run((error, result) => compiler.close(() => (error ? reject(error) : resolve(result))));
+  });
+  assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
+  assert.ok(fs.readdirSync(out).some((f) => f.endsWith('.wasm')), `webpack emitted the .wasm: ${fs.readdirSync(out)}`);
+  fs.writeFileSync(path.join(out, 'index.html'),
+    '<!doctype html><html><head><meta charset="utf-8"></head><body><script src="./main.js"></script></body></html>');
   await roundTrips(await serve(out));
 });
 

@@ -1,4 +1,4 @@
-// Merkle tree (docs/storage.md; a fix: the original's proofs were wrong): incremental append equals a
+// Merkle tree (a fix, docs/convergence.md: the original's proofs were wrong): incremental append equals a
 // from-scratch build, every leaf's proof verifies, tampered or unstored events do not.
 #include <catch2/catch.hpp>
 

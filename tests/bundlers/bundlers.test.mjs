@@ -113,6 +113,19 @@ test('esbuild (--platform=browser, .wasm via the file loader): page, module work
   assert.ok(fs.readdirSync(out).some((f) => /^datacollect-.*\.wasm$/.test(f)), 'esbuild emitted the .wasm');
   esbuildUrl = await serve(out);
   await roundTrips(esbuildUrl);
+  // An IIFE worker bundle without wasmUrl cannot locate the .wasm: LOAD_FAILED saying what to pass.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${esbuildUrl}/index.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+    const answer = await page.evaluate(() => window.dc.classicWorkerWithoutUrl());
+    assert.equal(answer.ok, false);
+    assert.equal(answer.code, 'LOAD_FAILED');
+    assert.match(answer.message, /wasmUrl/);
+  } finally {
+    await context.close();
+  }
 });
 
 test('Vite build (no configuration): page, module worker, classic worker', { skip: SKIP }, async () => {

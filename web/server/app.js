@@ -1,4 +1,4 @@
-// The reference sync server (SPEC §8, issue 5): node:http, SQLite, JWT; serves the demo PWA too.
+// The reference sync server (docs/server.md): node:http, SQLite, JWT; serves the demo PWA too.
 //
 //   const server = createServer({ dataDir });
 //   await server.listen();   // -> url

@@ -1,5 +1,5 @@
 // Passwords (bcryptjs), tokens (HS256 JWT with an expiry), the JWT secret file, and the login
-// rate limiter. Nothing here logs: tokens and passwords must never reach a log (SPEC §6.7).
+// rate limiter. Nothing here logs: tokens and passwords must never reach a log.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSecretKey, randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run server` (see issue 5):
+// `npm run server` (see docs/server.md):
 //   node web/server/cli.js [--port N] [--host H] [--data DIR]            start the server
 //   node web/server/cli.js add-user <email> <password> [--config-ids a,b] [--data DIR]
 //   node web/server/cli.js add-tenant <configId> [--data DIR]

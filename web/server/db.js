@@ -1,6 +1,6 @@
 // SQLite storage for the sync server: one file under the data directory, WAL mode, prepared
 // statements only. Events and audit logs carry a per-tenant sequence number (`seq`) assigned at
-// ingestion; pulls page by it, which is what makes cursors lossless (SPEC §6.2).
+// ingestion; pulls page by it, which is what makes cursors lossless (docs/protocol.md, 'Cursor').
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -77,7 +77,7 @@ export class Store {
       events: this.#logStatements('events'),
       audit: this.#logStatements('audit_logs'),
     };
-    // A push batch is stored entirely or not at all (SPEC §8, issue 5): it runs as a savepoint
+    // A push batch is stored entirely or not at all (docs/protocol.md, 'Push'): it runs as a savepoint
     // inside the group's IMMEDIATE transaction (see append()); taking the write lock up front
     // avoids a read-to-write upgrade failing under contention with another process (the CLI).
     this.appendTx = db.transaction((log, configId, items, now) => {

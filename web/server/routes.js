@@ -1,4 +1,4 @@
-// The API of SPEC §6.1 with the extensions of §6.2. Each handler gets (req, res, query) and the
+// The API of docs/protocol.md with its extensions. Each handler gets (req, res, query) and the
 // shared context built by app.js; errors are thrown as HttpError and turned into JSON there.
 import { HttpError, readJsonObject, sendJson } from './http.js';
 import { Store } from './db.js';
@@ -85,7 +85,7 @@ export function createRoutes(ctx) {
     return { userId: user.id, email: user.email, configIds, exp: payload.exp };
   }
 
-  // Unknown configId -> 400 (SPEC §6.1 lets servers answer that); known but not granted -> 403.
+  // Unknown configId -> 400 (docs/protocol.md, 'Error shapes'); known but not granted -> 403.
   function tenantFor(auth, raw) {
     const configId = raw === undefined || raw === null || raw === '' ? 'default' : raw;
     if (typeof configId !== 'string') throw new HttpError(400, 'configId must be a string');

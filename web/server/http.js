@@ -74,8 +74,18 @@ export function readBody(req, limit, drainLimit = limit * 4 + 64 * 1024 * 1024) 
   });
 }
 
-// Parses a JSON body that must be an object.
+// JSON endpoints accept only `Content-Type: application/json`: a cross-site HTML form can send
+// text/plain or form encodings without a preflight, never application/json.
+export function requireJsonContentType(req) {
+  const type = String(req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new HttpError(415, "Content-Type must be 'application/json'", { headers: { Accept: 'application/json' } });
+  }
+}
+
+// Parses a JSON body that must be an object (and be sent as application/json).
 export async function readJsonObject(req, limit) {
+  requireJsonContentType(req);
   const buf = await readBody(req, limit);
   if (buf.length === 0) throw new HttpError(400, 'Request body is empty; expected a JSON object');
   let value;

@@ -97,7 +97,7 @@ export class PgStore {
   static async open(url, options = {}) {
     const store = new PgStore(url, options);
     try {
-      await store.migrate();
+      store.migrated = await store.migrate();
       await store.addTenant('default');
     } catch (e) {
       await store.close();
@@ -109,12 +109,32 @@ export class PgStore {
   constructor(url, { hooks, logger, poolSize = Number(process.env.DC_DATABASE_POOL_SIZE) || 10 } = {}) {
     this.kind = 'postgres';
     this.hooks = activeHooks(hooks);
+    this.inflight = new Set();
     this.pool = new pg.Pool({ connectionString: url, max: poolSize, types, connectionTimeoutMillis: 10000 });
     // An idle client losing its connection (database restart) must not crash the process.
     this.pool.on('error', (err) => logger?.error?.('database connection error', { error: err.message }));
   }
 
-  async #tx(fn) {
+  // Every operation is tracked so that close() can let them finish before ending the pool (a
+  // push being committed during a graceful shutdown must still be answered).
+  #track(promise) {
+    this.inflight.add(promise);
+    const done = () => this.inflight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  #query(text, params) {
+    if (this.closed) return Promise.reject(new Error('The database is closed'));
+    return this.#track(this.pool.query(text, params));
+  }
+
+  #tx(fn) {
+    if (this.closed) return Promise.reject(new Error('The database is closed'));
+    return this.#track(this.#runTx(fn));
+  }
+
+  async #runTx(fn) {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -144,15 +164,16 @@ export class PgStore {
     });
   }
   async schemaVersion() {
-    const { rows } = await this.pool.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
+    const { rows } = await this.#query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
     return rows[0].v;
   }
   async ping() {
-    await this.pool.query('SELECT 1');
+    await this.#query('SELECT 1');
   }
   async close() {
     if (!this.closed) {
       this.closed = true;
+      await Promise.allSettled([...this.inflight]);
       await this.pool.end();
     }
   }
@@ -169,17 +190,17 @@ export class PgStore {
     });
   }
   async hasTenant(configId) {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM tenants WHERE config_id = $1', [configId]);
+    const { rowCount } = await this.#query('SELECT 1 FROM tenants WHERE config_id = $1', [configId]);
     return rowCount === 1;
   }
   async listTenants() {
-    const { rows } = await this.pool.query('SELECT config_id FROM tenants ORDER BY config_id');
+    const { rows } = await this.#query('SELECT config_id FROM tenants ORDER BY config_id');
     return rows.map((r) => r.config_id);
   }
 
   // --- users ---------------------------------------------------------------------------------
   async getUserByEmail(email) {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.#query(
       'SELECT id, email, password_hash, config_ids, token_version FROM users WHERE email = $1',
       [pgText(normaliseEmail(email))],
     );
@@ -187,7 +208,7 @@ export class PgStore {
     return r && { id: r.id, email: r.email, passwordHash: r.password_hash, configIds: r.config_ids, tokenVersion: r.token_version };
   }
   async getUserById(id) {
-    const { rows } = await this.pool.query('SELECT id, email, config_ids, token_version FROM users WHERE id = $1', [id]);
+    const { rows } = await this.#query('SELECT id, email, config_ids, token_version FROM users WHERE id = $1', [id]);
     const r = rows[0];
     return r && { id: r.id, email: r.email, configIds: r.config_ids, tokenVersion: r.token_version };
   }
@@ -198,7 +219,7 @@ export class PgStore {
   }
   async upsertUser(email, passwordHash, configIds) {
     await this.#checkTenants(configIds);
-    const { rows } = await this.pool.query(
+    const { rows } = await this.#query(
       `INSERT INTO users (id, email, password_hash, config_ids) VALUES ($1, $2, $3, $4)
        ON CONFLICT (email) DO UPDATE SET config_ids = excluded.config_ids, password_hash = excluded.password_hash,
          token_version = users.token_version + CASE WHEN users.password_hash <> excluded.password_hash THEN 1 ELSE 0 END
@@ -210,7 +231,7 @@ export class PgStore {
   async createUserIfAbsent(email, passwordHash, configIds) {
     await this.#checkTenants(configIds);
     const id = randomUUID();
-    const { rowCount } = await this.pool.query(
+    const { rowCount } = await this.#query(
       'INSERT INTO users (id, email, password_hash, config_ids) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING',
       [id, pgText(normaliseEmail(email)), passwordHash, JSON.stringify(configIds)],
     );
@@ -263,7 +284,7 @@ export class PgStore {
     if (minTsMs !== undefined) params.push(minTsMs);
     // One statement, one snapshot: the head bounds the rows (a visibility watermark), and with a
     // time filter the count of what is left comes from the same snapshot.
-    const { rows } = await this.pool.query(
+    const { rows } = await this.#query(
       `WITH h AS (SELECT last_seq FROM log_heads WHERE config_id = $1 AND log = $2)
        SELECT h.last_seq AS max_seq, p.seq, p.body,
               ${minTsMs === undefined ? 'NULL::bigint' : `(SELECT COUNT(*) FROM ${table} WHERE config_id = $1 AND seq > $3 AND seq <= h.last_seq ${timeFilter})`} AS matching
@@ -283,12 +304,12 @@ export class PgStore {
   }
 
   async count(logName, configId) {
-    const { rows } = await this.pool.query(`SELECT COUNT(*)::int AS n FROM ${LOGS[logName]} WHERE config_id = $1`, [configId]);
+    const { rows } = await this.#query(`SELECT COUNT(*)::int AS n FROM ${LOGS[logName]} WHERE config_id = $1`, [configId]);
     return rows[0].n;
   }
 
   async entryMeta(logName, configId, guid) {
-    const { rows } = await this.pool.query(`SELECT seq, pushed_by, received_at FROM ${LOGS[logName]} WHERE config_id = $1 AND guid = $2`, [
+    const { rows } = await this.#query(`SELECT seq, pushed_by, received_at FROM ${LOGS[logName]} WHERE config_id = $1 AND guid = $2`, [
       configId,
       pgText(guid),
     ]);
@@ -338,10 +359,10 @@ export class PgStore {
   // --- JWT secret ----------------------------------------------------------------------------
   // Generated by whichever process starts first; every process on this database reads the same.
   async loadOrCreateSecret() {
-    await this.pool.query(`INSERT INTO settings (key, value) VALUES ('jwt_secret', $1) ON CONFLICT DO NOTHING`, [
+    await this.#query(`INSERT INTO settings (key, value) VALUES ('jwt_secret', $1) ON CONFLICT DO NOTHING`, [
       randomBytes(48).toString('base64url'),
     ]);
-    const { rows } = await this.pool.query(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
+    const { rows } = await this.#query(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
     return rows[0].value;
   }
 }

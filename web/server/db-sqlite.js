@@ -219,6 +219,7 @@ export class SqliteStore {
   }
 
   async migrate() {
+    this.#migrate();
     return this.migrated;
   }
   async schemaVersion() {

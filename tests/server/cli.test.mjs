@@ -213,7 +213,7 @@ function rawPush(url, token, bodyText) {
 test('SIGKILL during a large push: after restart the batch is stored entirely or not at all', { timeout: 240000 }, async () => {
   const st = await storage();
   const wal = path.join(st.dataDir, 'sync-server.sqlite-wal');
-  const N = 10000;
+  const N = 2000; // the largest push the server accepts (DEFAULT_MAX_ENTRIES_PER_PUSH)
   const batches = [];
   const outcomes = [];
   // Kill at different moments after the server announced it is storing the batch (inside the
@@ -225,7 +225,7 @@ test('SIGKILL during a large push: after restart the batch is stored entirely or
     const srv = startCli([...st.args, '--seed-demo']);
     const url = await srv.ready;
     const token = await login(url);
-    const events = Array.from({ length: N }, (_, i) => makeEvent({ data: { batch: round, i, padding: 'p'.repeat(400) } }));
+    const events = Array.from({ length: N }, (_, i) => makeEvent({ data: { batch: round, i, padding: 'p'.repeat(2000) } }));
     batches.push(events);
     const from = srv.mark();
     const pushed = rawPush(url, token, JSON.stringify({ configId: 'default', events }));
@@ -279,11 +279,11 @@ test('SIGTERM: stops accepting, finishes the push in flight (answered 200, store
   const srv = startCli([...st.args, '--seed-demo']);
   const url = await srv.ready;
   const token = await login(url);
-  const N = 5000;
-  const events = Array.from({ length: N }, (_, i) => makeEvent({ data: { i, padding: 'p'.repeat(200) } }));
+  const N = 2000;
+  const events = Array.from({ length: N }, (_, i) => makeEvent({ data: { i, padding: 'p'.repeat(1000) } }));
   const from = srv.mark();
   const pushed = rawPush(url, token, JSON.stringify({ configId: 'default', events }));
-  await srv.waitFor(/"storing":5000/, 60000, from);
+  await srv.waitFor(/"storing":2000/, 60000, from);
   srv.child.kill('SIGTERM');
   const res = await pushed;
   assert.equal(res.status, 200, JSON.stringify(res).slice(0, 300));
@@ -313,8 +313,8 @@ test('two processes on one database: kill -9 of one mid-push loses nothing ackno
 
   const acked = Array.from({ length: 500 }, (_, i) => makeEvent({ data: { acked: i } }));
   assert.equal((await rawPush(urlA, token, JSON.stringify({ configId: 'default', events: acked }))).status, 200);
-  const N = 8000;
-  const batch = Array.from({ length: N }, (_, i) => makeEvent({ data: { i, padding: 'p'.repeat(300) } }));
+  const N = 2000;
+  const batch = Array.from({ length: N }, (_, i) => makeEvent({ data: { i, padding: 'p'.repeat(2000) } }));
   const from = a.mark();
   const inFlight = rawPush(urlA, token, JSON.stringify({ configId: 'default', events: batch }));
   await a.waitFor(new RegExp(`"storing":${N}`), 60000, from);

@@ -88,7 +88,7 @@ test(`load: ${CLIENTS} clients x ${ROUNDS} push+pull rounds, zero errors, each e
       assert.equal(seen.length, total);
       assert.equal(new Set(seen).size, total);
     }
-    assert.equal(s.server.db.count('events', 'default'), total);
+    assert.equal(await s.server.db.count('events', 'default'), total);
   } finally {
     await s.close();
   }

@@ -73,6 +73,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 // Serialises concurrent migrations of processes starting together (any constant will do).
 const MIGRATION_LOCK = 4242013;
+const INSERT_CHUNK = 250;
 
 // BIGINT columns come back as strings by default; ours are positions and ms timestamps, far below
 // 2^53.
@@ -252,22 +253,27 @@ export class PgStore {
         keyed.map((i) => i.guid),
       ]);
       const { fresh, outcomes } = planAppend(keyed, existing.rows.map((r) => [r.guid, r.content_hash]));
-      if (fresh.length) {
+      // In statements of INSERT_CHUNK rows: serialising the parameters is synchronous work, and
+      // between statements other requests get the event loop.
+      for (let from = 0; from < fresh.length; from += INSERT_CHUNK) {
+        const chunk = fresh.slice(from, from + INSERT_CHUNK);
         await c.query(
           `INSERT INTO ${table} (config_id, seq, guid, timestamp, ts_ms, body, content_hash, pushed_by, received_at)
            SELECT $1, $2::bigint + n, guid, ts, ts_ms, body, hash, $3, now()
            FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[]) WITH ORDINALITY AS t(guid, ts, ts_ms, body, hash, n)`,
           [
             configId,
-            lastSeq,
+            lastSeq + from,
             pushedBy,
-            fresh.map((i) => i.guid),
-            fresh.map((i) => i.timestamp),
-            fresh.map((i) => i.tsMs),
-            fresh.map((i) => i.body),
-            fresh.map((i) => i.hash),
+            chunk.map((i) => i.guid),
+            chunk.map((i) => i.timestamp),
+            chunk.map((i) => i.tsMs),
+            chunk.map((i) => i.body),
+            chunk.map((i) => i.hash),
           ],
         );
+      }
+      if (fresh.length) {
         await c.query('UPDATE log_heads SET last_seq = $3 WHERE config_id = $1 AND log = $2', [configId, table, lastSeq + fresh.length]);
       }
       if (this.hooks.beforeCommit) {

@@ -2,7 +2,7 @@
 // handler gets (req, res, query) and the shared context built by app.js; errors are thrown as
 // HttpError and turned into JSON there.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { HttpError, readJsonObject, sendJson } from './http.js';
+import { HttpError, TooManyEntriesError, readJsonBatch, readJsonObject, sendJson } from './http.js';
 import { normaliseEmail } from './db.js';
 import { bearerToken, dummyHash, passwordTooLong, signToken, verifyPassword, verifyToken } from './auth.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
@@ -13,9 +13,10 @@ export const MAX_PULL_LIMIT = 1000;
 // since the position, up to this bound (X-Next-Cursor then says there is more).
 export const DEFAULT_AUDIT_PULL_LIMIT = 100000;
 const LOGIN_BODY_LIMIT = 64 * 1024;
-// Default cap on entries per push: the client sends at most 500 per request; 10,000 leaves room
-// for other clients while bounding the work (and memory) one request can cause.
-export const DEFAULT_MAX_ENTRIES_PER_PUSH = 10000;
+// Default cap on entries per push: the package sends at most 500 per request; 2,000 leaves room for
+// other clients while bounding the work, the memory and the one synchronous step (the SQLite
+// commit) of a single request.
+export const DEFAULT_MAX_ENTRIES_PER_PUSH = 2000;
 // Per-entry work yields to the event loop after this much time, so one big push cannot stall
 // other requests (health checks, pulls) for longer than about this.
 const SLICE_MS = 10;
@@ -161,15 +162,19 @@ export function createRoutes(ctx) {
   async function pushEntries(req, res, { field, logName, getValidate, normalise }) {
     const timer = metrics.push.startTimer({ log: logName });
     const auth = await authenticate(req);
-    const body = await readJsonObject(req, ctx.bodyLimit);
-    const configId = await tenantFor(auth, body.configId);
-    const entries = body[field];
-    // The shape and the size are checked before any per-entry work or allocation.
-    if (!Array.isArray(entries)) throw new HttpError(400, `'${field}' must be an array`);
-    if (entries.length > ctx.maxEntriesPerPush) {
-      const message = `Too many entries in one push: ${entries.length} (the limit is ${ctx.maxEntriesPerPush} per request); send them in smaller batches`;
+    // The shape and the size are checked before any per-entry work or allocation (readJsonBatch
+    // counts the entries while scanning, without building them).
+    let body;
+    try {
+      body = await readJsonBatch(req, ctx.bodyLimit, field, ctx.maxEntriesPerPush);
+    } catch (e) {
+      if (!(e instanceof TooManyEntriesError)) throw e;
+      const message = `Too many entries in one push: more than ${ctx.maxEntriesPerPush} (the limit is ${ctx.maxEntriesPerPush} per request); send them in smaller batches`;
       throw new HttpError(413, message, { body: { error: message, limit: ctx.maxEntriesPerPush } });
     }
+    const configId = await tenantFor(auth, body.configId);
+    const entries = body[field];
+    if (!Array.isArray(entries)) throw new HttpError(400, `'${field}' must be an array`);
     const validate = await getValidate();
 
     const results = new Array(entries.length);
@@ -177,7 +182,7 @@ export function createRoutes(ctx) {
     const itemIndex = [];
     let sliceStart = performance.now();
     for (let i = 0; i < entries.length; i++) {
-      if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
+      if (performance.now() - sliceStart > SLICE_MS) {
         await nextTurn();
         sliceStart = performance.now();
       }

@@ -9,12 +9,12 @@ endif()
 include("${_dc_em_platform}")
 
 # Emscripten 3.1.6's JS optimizer needs `acorn`, which Debian ships outside Node's search path
-# (TOOLCHAIN.md quirk 1). Launchers put it on NODE_PATH for every compile and link.
+# (docs/toolchain.md, 'acorn and NODE_PATH'). Launchers put it on NODE_PATH for every compile and link.
 set(CMAKE_C_COMPILER_LAUNCHER env NODE_PATH=/usr/share/nodejs)
 set(CMAKE_CXX_COMPILER_LAUNCHER env NODE_PATH=/usr/share/nodejs)
 set(CMAKE_CXX_LINKER_LAUNCHER env NODE_PATH=/usr/share/nodejs)
 
-# The platform file sets `node --experimental-wasm-threads`, which Node 20 rejects (quirk 3);
-# --no-experimental-fetch lets the 3.1.6 loader read the .wasm from disk under Node 18+ (quirk 4).
+# The platform file sets `node --experimental-wasm-threads`, which Node 20 rejects;
+# --no-experimental-fetch lets the 3.1.6 loader read the .wasm from disk under Node 18+ (docs/toolchain.md).
 find_program(DC_NODE node REQUIRED)
 set(CMAKE_CROSSCOMPILING_EMULATOR "${DC_NODE};--no-experimental-fetch" CACHE STRING "" FORCE)

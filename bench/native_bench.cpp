@@ -1,4 +1,4 @@
-// Native reference benchmarks (issue 7): the same C++ core the wasm package runs, at full speed.
+// Native reference benchmarks: the same C++ core the wasm package runs, at full speed.
 // Prints one JSON document on stdout (progress on stderr); bench/run.mjs turns it into tables.
 //
 //   native_bench [--quick] [--sizes 1000,10000,100000] [--dir <scratch dir>] [--only a,b,...]

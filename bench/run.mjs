@@ -1,4 +1,4 @@
-// Benchmark suite (issue 7): `npm run bench [-- --quick] [--no-build] [--only a,b] [--sizes 1000,10000]`.
+// Benchmark suite: `npm run bench [-- --quick] [--no-build] [--only a,b] [--sizes 1000,10000]`.
 // Prints markdown tables and writes bench/results/{results.md,results.json,scaling.svg}.
 // Benchmarks report; they do not fail. A measurement whose component is missing prints a row
 // "not available: <why>". Everything runs on 127.0.0.1; every loop and child is bounded.
@@ -110,7 +110,7 @@ function runTask(task, args, timeoutMs) {
 }
 
 function packageMissing() {
-  if (!fs.existsSync(path.join(ROOT, 'js/index.js'))) return 'js/index.js does not exist yet (issue 4)';
+  if (!fs.existsSync(path.join(ROOT, 'js/index.js'))) return 'js/index.js does not exist';
   if (!fs.existsSync(path.join(ROOT, 'dist')) || !fs.readdirSync(path.join(ROOT, 'dist')).some((f) => f.endsWith('.wasm')))
     return 'no .wasm in dist/ (run `npm run build`)';
   return null;
@@ -225,7 +225,7 @@ async function benchCycle() {
   const cycles = [];
   const original = [];
   let chromium = null;
-  const missing = packageMissing() ?? (serverAvailable() ? null : 'web/server/app.js does not exist yet (issue 5)');
+  const missing = packageMissing() ?? (serverAvailable() ? null : 'web/server/app.js does not exist');
   for (const n of SIZES) {
     if (missing) {
       cycles.push({ n, error: missing });
@@ -572,7 +572,7 @@ function benchRebase(native) {
       ms(r.lateAfterMs),
       `${fmt(r.lateBeforeMs / r.lateAfterMs, 1)}×`,
       `${ms(r.fullRebuildMs)} (${fmt(r.applied + r.late)} events)`,
-      'no target in issue 7 (reported)',
+      'no target set (reported)',
     ]);
   const w = results.rebaseWasm;
   const wrow = !w
@@ -586,7 +586,7 @@ function benchRebase(native) {
           `≈ ${ms((w.firstPullMs / Math.max(1, w.firstPulled)) * w.late)} (same rate as the first pull)`,
           `${fmt(w.latePullMs / ((w.firstPullMs / Math.max(1, w.firstPulled)) * w.late), 1)}×`,
           '—',
-          'no target in issue 7 (reported)',
+          'no target set (reported)',
         ];
   rows.push(wrow);
   return [

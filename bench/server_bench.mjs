@@ -17,14 +17,14 @@
 // createServer, temp data dir, demo user), so its CPU (process.cpuUsage in the child, asked for
 // over IPC) is the server's alone. Per N, on a fresh server: log in, push N synthetic
 // create-individual events in the chunks the C++ client sends (10 first, then 500 once the server
-// has shown the §6.2 extensions: kOriginalBatch / kExtendedBatch in src/sync/sync_manager.cpp),
+// has shown the extensions (docs/protocol.md): kOriginalBatch / kExtendedBatch in src/sync/sync_manager.cpp),
 // then pull them all with the largest page the server allows (MAX_PULL_LIMIT) and again with the
 // client's page (500). Request bodies are serialised before the clock starts; the pull's wall
 // time includes parsing each page here (to check that every event arrives exactly once).
 // Then the audit log as the client syncs it: one ≈ 700-byte entry per event, pushed in the same
 // chunks, pulled in one request (the client sends no `limit` there).
 // The package's validator is injected with a timer around it, so the table splits the push's
-// server CPU into the validator's share (wasm, issue 7's largest server cost) and the rest.
+// server CPU into the validator's share (wasm, the largest server cost measured) and the rest.
 // --profile DIR runs the server under `node --cpu-prof` and writes its .cpuprofile there.
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-// EntityDataManager: the facade the original's apps use day to day (SPEC §3).
+// EntityDataManager: the facade the original's apps use day to day (js/index.d.ts).
 import { DataCollectError, invalid, requireString } from './errors.js';
 import { submit } from './stores.js';
 

@@ -1,4 +1,4 @@
-// Errors of SPEC §3: an Error whose `code` says what went wrong and `message` says what to do.
+// Errors (docs/errors.md): an Error whose `code` says what went wrong and `message` says what to do.
 // The engine answers every call with a Result: the JSON text of the value (a string) or an error
 // object {ok: false, code, message, status}; this file turns Results into values or thrown errors.
 

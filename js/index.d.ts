@@ -1,4 +1,4 @@
-// Types of datacollect-sync (hand-written: Emscripten 3.1.6 cannot emit them, TOOLCHAIN.md quirk 6).
+// Types of datacollect-sync (hand-written: Emscripten 3.1.6 cannot emit them, see docs/toolchain.md).
 // Type-checked against tests/js/types/consumer.ts by the test suite.
 
 export type ErrorCode =
@@ -21,7 +21,7 @@ export declare class DataCollectError extends Error {
 export declare const SyncLevel: Readonly<{ LOCAL: 0; REMOTE: 1; EXTERNAL: 2 }>;
 export type SyncLevelValue = 0 | 1 | 2;
 
-/** An event (FormSubmission), SPEC §2. */
+/** An event (FormSubmission): its wire shape is in docs/protocol.md, 'Conventions'. */
 export interface FormSubmission {
   guid: string;
   entityGuid: string;
@@ -202,7 +202,7 @@ export interface SyncResult {
 export type AuthAnswer = string | { email: string; password: string } | null;
 
 export interface SyncOptions {
-  /** Events per push request; 0 = auto (10, or 500 once the server shows the §6.2 extensions). */
+  /** Events per push request; 0 = auto (10, or 500 once the server shows the extensions; docs/protocol.md). */
   pushChunkSize?: number;
   /** `limit` sent on pull; 0 = auto. */
   pullLimit?: number;
@@ -300,7 +300,7 @@ export type ValidationResult =
   | { ok: false; code: ErrorCode; message: string };
 
 /**
- * SPEC §4 validation (dc::Event::fromJson) without storing. Synchronous once loadModule() has
+ * The engine's event validation (dc::Event::fromJson) without storing. Synchronous once loadModule() has
  * resolved; called before that it returns a Promise of the result (`await` works either way).
  */
 export declare function validateEvent(obj: unknown): ValidationResult;

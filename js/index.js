@@ -1,4 +1,4 @@
-// datacollect-sync: the npm package's ESM entry (SPEC §3).
+// datacollect-sync: the npm package's ESM entry (API: js/index.d.ts).
 //
 //   const store = await open({ name, storage, userId, syncServerUrl, authToken, configId, lock });
 //   await store.entityDataManager.submitForm({...});
@@ -21,7 +21,7 @@ export {
 
 export const SyncLevel = Object.freeze({ LOCAL: 0, REMOTE: 1, EXTERNAL: 2 });
 
-// dc::Event::fromJson: the SPEC §4 validation and timestamp normalisation, without storing.
+// dc::Event::fromJson: the engine's validation and timestamp normalisation, without storing.
 // -> {ok: true, event} | {ok: false, code, message}. Synchronous once `await loadModule()` has
 // resolved; called earlier it returns a Promise of the same result (so `await validateEvent(x)`
 // always works).

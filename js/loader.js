@@ -1,7 +1,7 @@
 // Loads the WebAssembly module (dist/datacollect.js + dist/datacollect.wasm) in Node 20 without
 // flags and in browsers/workers.
-// - Node: the Emscripten 3.1.6 loader would fetch() the .wasm and fail (TOOLCHAIN.md quirk 4), so
-//   the bytes are read with fs and passed as wasmBinary; the factory is CommonJS (quirk 5) and is
+// - Node: the Emscripten 3.1.6 loader would fetch() the .wasm and fail (docs/toolchain.md), so
+//   the bytes are read with fs and passed as wasmBinary; the factory is CommonJS (docs/toolchain.md) and is
 //   loaded with createRequire; emscripten_fetch needs XMLHttpRequest, so xhr2's is installed when
 //   the host has none.
 // - Browsers: the factory is a classic script (a <script> tag or importScripts), the .wasm is

@@ -1,4 +1,4 @@
-// EventStore, EntityStore and EventApplierService of SPEC §3/§5 with the original's method names.
+// EventStore, EntityStore and EventApplierService (js/index.d.ts) with the original's method names.
 // Each is a thin view over a StoreSession: arguments become JSON text (one crossing per call, a
 // whole batch at a time), results come back parsed, and writes resolve once durable.
 import { DataCollectError, invalid, requireString, toJsonText } from './errors.js';
@@ -131,7 +131,7 @@ export class EventApplierService {
     this._appliers = new Map();
   }
 
-  // Applies a form (SPEC §4) and resolves with the entity afterwards (null when deleted) once the
+  // Applies a form (event) and resolves with the entity afterwards (null when deleted) once the
   // event is durable. Concurrent submits share flushes (group commit).
   async submitForm(form) {
     return submit(this._session, form, false);

@@ -1,4 +1,4 @@
-// InternalSyncManager of SPEC §3/§6 over the engine's C++ InternalSyncManager (one SyncHandle).
+// InternalSyncManager (docs/protocol.md) over the engine's C++ InternalSyncManager (one SyncHandle).
 // Constructible as in the original's examples:
 //   new InternalSyncManager(eventStore, entityStore, eventApplierService, url, token, configId)
 import { invalid, requireString, toJsonText, unwrap } from './errors.js';
@@ -58,7 +58,7 @@ export class InternalSyncManager {
   async hasUnsyncedEvents() { return this._call('hasUnsyncedEvents'); }
   async checkIfDuplicatesExist() { return this._call('checkIfDuplicatesExist'); }
 
-  // Full sync (SPEC §6.3). A call while one runs shares the running one's outcome.
+  // Full sync (push, then pull; docs/protocol.md). A call while one runs shares the running one's outcome.
   // Resolves {pushed, pulled, applied, rejected, conflicts, rejectedEvents, conflictList}.
   async sync() { return this._run('sync'); }
   async pushToRemote() { return this._run('pushToRemote'); }

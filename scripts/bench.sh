@@ -2,4 +2,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f bench/run.mjs ]; then exec node bench/run.mjs "$@"; fi
-echo "bench: not yet (issue 7)"
+echo "bench: bench/run.mjs is missing"

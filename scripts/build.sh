@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
 jobs="${JOBS:-$(nproc)}"
-export NODE_PATH=/usr/share/nodejs  # acorn for Emscripten 3.1.6 (TOOLCHAIN.md quirk 1)
+export NODE_PATH=/usr/share/nodejs  # acorn for Emscripten 3.1.6 (docs/toolchain.md, 'acorn and NODE_PATH')
 
 if [[ "$what" == all || "$what" == native ]]; then
   cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -7,7 +7,7 @@
 # Without --durable, fsync is off (test data is thrown away; the server processes are what the
 # tests kill, never PostgreSQL). The benchmark passes --durable to measure real commits.
 # initdb refuses to run as root: as root, the cluster runs as the `postgres` OS user (see
-# docs/toolchain.md, 'PostgreSQL').
+# docs/server.md, 'Test clusters').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

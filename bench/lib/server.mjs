@@ -1,4 +1,4 @@
-// Starts the reference sync server (web/server/app.js, issue 5) in this process on 127.0.0.1,
+// Starts the reference sync server (web/server/app.js) in this process on 127.0.0.1,
 // an ephemeral port and a temporary data directory, and logs in the demo user.
 import fs from 'node:fs';
 import http from 'node:http';

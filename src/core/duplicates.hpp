@@ -1,5 +1,5 @@
 #pragma once
-// Potential duplicates (SPEC §4). An entity's signature is its `data` flattened into dotted paths
+// Potential duplicates (docs/convergence.md). An entity's signature is its `data` flattened into dotted paths
 // of non-empty primitive values (arrays skipped; strings trimmed and lower-cased, numbers and
 // booleans exact). Two entities are potential duplicates when one signature is a non-empty subset
 // of the other's (so the relation is symmetric and does not depend on which was created first).

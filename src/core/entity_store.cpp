@@ -35,7 +35,7 @@ std::vector<EntityPair> EntityStore::getAllEntities() const {
 }
 
 std::vector<EntityPair> EntityStore::searchEntities(const Json& criteria) const {
-  validateSearchCriteria(criteria);  // bad criteria are an error, not an empty result (SPEC §5)
+  validateSearchCriteria(criteria);  // bad criteria are an error, not an empty result
   std::vector<EntityPair> out;
   for (const auto& [_, p] : store_->entities()) {
     if (matchesCriteria(p.modified, criteria)) out.push_back(p.filled());

@@ -1,5 +1,5 @@
 #pragma once
-// EntityStore (SPEC §5), the original's method names. A view over a Store.
+// EntityStore, the original's method names. A view over a Store.
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +18,7 @@ class EntityStore {
   std::optional<EntityPair> getEntity(const std::string& guid) const;
   std::optional<EntityPair> getEntityByExternalId(const std::string& externalId) const;
   std::vector<EntityPair> getAllEntities() const;  // sorted by guid
-  // Pairs with criteria matched on `modified` (SPEC §5). Throws INVALID_FORM on bad criteria.
+  // Pairs with criteria matched on `modified`. Throws INVALID_FORM on bad criteria.
   std::vector<EntityPair> searchEntities(const Json& criteria) const;
   std::vector<EntityPair> getModifiedEntitiesSince(const std::string& timestamp) const;  // lastUpdated > ts
   void markEntityAsSynced(const std::string& guid);

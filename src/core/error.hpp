@@ -1,5 +1,5 @@
 #pragma once
-// Typed errors with the codes of SPEC §3. The core throws dc::Error; the embind layer turns it
+// Typed errors with the codes of docs/errors.md. The core throws dc::Error; the embind layer turns it
 // into {code, message}; the JS layer into an Error with .code.
 #include <stdexcept>
 #include <string>
@@ -22,7 +22,7 @@ enum class ErrorCode {
   Closed,
 };
 
-// "INVALID_FORM", "NETWORK", ... exactly as in SPEC §3.
+// "INVALID_FORM", "NETWORK", ... exactly as the JS API reports them.
 const char* errorCodeName(ErrorCode code);
 
 class Error : public std::runtime_error {

@@ -161,7 +161,7 @@ class EventScope final : public ApplierContext {
   }
 
   // Stores a new state: id mirrors guid, name mirrors data.name, version + 1, lastUpdated = the
-  // event's timestamp (never the wall clock: replicas must agree, SPEC §2).
+  // event's timestamp (never the wall clock: replicas must agree: docs/convergence.md).
   void save(const std::string& action, Json entity, const std::optional<Json>& changes = std::nullopt) {
     const std::string guid = entity.at("guid").get<std::string>();
     std::optional<Json> before = getEntity(guid);
@@ -196,7 +196,7 @@ class EventScope final : public ApplierContext {
   }
 
   // ApplierContext::saveEntity for custom appliers: the document is normalised so that whatever
-  // a custom applier returns, stored entities keep the invariants of SPEC §2.
+  // a custom applier returns, stored entities keep the invariants of model.hpp.
   void saveEntity(const std::string& action, const std::optional<Json>& existing, const Json& modified,
                   const Json& changes) override {
     Json entity = normalizeCustom(modified, std::nullopt);
@@ -283,7 +283,7 @@ class EventScope final : public ApplierContext {
   std::vector<FlagOp> flagOps_;
 };
 
-// ----- built-in appliers (SPEC §4) -----------------------------------------------------------
+// ----- built-in appliers ----------------------------------------------------------------------
 
 [[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
 
@@ -293,7 +293,7 @@ Json newEntity(const std::string& guid, const char* type) {
   return e;
 }
 
-// Shallow merge of `data`; name and externalId follow data (SPEC §4).
+// Shallow merge of `data`; name and externalId follow data.
 void mergeData(Json& entity, const Json& data) {
   Json& target = entity["data"];
   if (!target.is_object()) target = Json::object();
@@ -346,7 +346,7 @@ bool addMembers(EventScope& s, Json& group, const Json& members, std::vector<std
 }
 
 // create/update of an individual or a group (members included, recursively for sub-groups). An
-// existing entity is merged, never recreated (SPEC §4 FIX), and must be of the right kind.
+// existing entity is merged, never recreated (a fix, docs/convergence.md), and must be of the right kind.
 void upsertEntity(EventScope& s, const std::string& guid, const Json& data, Kind kind, UpsertOptions& opt) {
   std::optional<Json> current = s.getEntity(guid);
   bool wantGroup = kind == Kind::Group;
@@ -397,7 +397,7 @@ std::vector<std::string> parentCandidates(EventScope& s, const std::unordered_se
 }
 
 // Deletes `root` and everything below it, children first; then drops every deleted guid from
-// every remaining group's memberIds (SPEC §4 FIX). `visited` makes cycles terminate.
+// every remaining group's memberIds (a fix, docs/convergence.md). `visited` makes cycles terminate.
 void deleteCascade(EventScope& s, const std::string& root, const std::string& rootAction) {
   if (!s.getEntity(root)) return;  // deleting a missing entity is a no-op
   std::vector<std::string> order;  // post-order: children before their group
@@ -458,7 +458,7 @@ void applyRemoveMember(EventScope& s, const Event& ev) {
   if (it == ids.end()) return;  // not a member: nothing changes
   ids.erase(it);
   s.save(ev.type, std::move(group));
-  // A removed sub-group goes with everything below it; a removed individual stays (SPEC §4).
+  // A removed sub-group goes with everything below it; a removed individual stays.
   if (std::optional<Json> member = s.getEntity(memberId); member && entity::isGroup(*member))
     deleteCascade(s, memberId, kCascadeAction);
 }
@@ -517,7 +517,7 @@ void dispatch(EventScope& s, const Event& ev) {
   }
 }
 
-// Flags every entity whose data this event created or changed (members included, SPEC §4 FIX)
+// Flags every entity whose data this event created or changed (members included; docs/convergence.md)
 // against the index (entities the event did not touch) and the event's other entities.
 void flagDuplicates(EventScope& s) {
   std::vector<std::pair<std::string, Signature>> live;  // this event's surviving entities
@@ -560,7 +560,7 @@ std::vector<std::string> applyIncrementally(Transaction& tx, Store& store, const
   return applyEvent(tx, ev, env);
 }
 
-// Rebuild (SPEC §6.4): replays every stored event plus `incoming` (not yet stored) in
+// Rebuild (docs/convergence.md): replays every stored event plus `incoming` (not yet stored) in
 // (timestamp, guid) order into fresh entities and flags. A stored event that fails is skipped
 // (the same on every replica holding the same events); an incoming one is reported to onFailure,
 // which may throw to abort the whole rebuild. Audit entries are only written for incoming events.

@@ -1,7 +1,7 @@
 #pragma once
-// EventApplierService (SPEC §4): validates a form, applies it to entities, and stores event,
+// EventApplierService: validates a form, applies it to entities, and stores event,
 // entity changes, audit entries and duplicate flags in one Transaction.
-// Events are applied in the total order (timestamp, guid) (SPEC §6.4): an event that sorts after
+// Events are applied in the total order (timestamp, guid) (docs/convergence.md): an event that sorts after
 // everything applied is applied incrementally; one that sorts before triggers a deterministic
 // rebuild of entities and duplicate flags by replaying the log in order, so every replica that
 // holds the same events holds byte-identical entities.
@@ -63,7 +63,7 @@ class EventApplierService {
   // Replays the whole log in (timestamp, guid) order into fresh entities and duplicate flags.
   void rebuild();
 
-  // Custom types only: registering a built-in type (SPEC §4) throws INVALID_FORM.
+  // Custom types only: registering a built-in type throws INVALID_FORM.
   void registerEventApplier(const std::string& type, EventApplier applier);
   bool hasEventApplier(const std::string& type) const;
   std::vector<std::string> registeredTypes() const;

@@ -1,5 +1,5 @@
 #pragma once
-// EventStore (SPEC §5), the original's method names. A view over a Store.
+// EventStore, the original's method names. A view over a Store.
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,7 +58,7 @@ class EventStore {
 
   std::vector<RejectedEvent> getRejectedEvents() const;
 
-  // Clears events, audit log, Merkle tree and every sync watermark/cursor (SPEC §5 FIX).
+  // Clears events, audit log, Merkle tree and every sync watermark/cursor (a fix, docs/convergence.md).
   void clearStore();
   void flush(FlushCallback done) { store_->flush(std::move(done)); }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Incremental Merkle tree of SPEC §5: leaf = SHA-256(canonical event JSON), parent =
+// Incremental Merkle tree: leaf = SHA-256(canonical event JSON), parent =
 // SHA-256(left || right) over raw digests, an odd node is carried up unchanged; root in hex.
 // append() only stores the leaf: the levels above are brought up to date when a root or a proof
 // is asked for (once per sync, not once per event), re-hashing only the paths of new leaves.

@@ -87,7 +87,7 @@ Event Event::fromJson(Json&& form) { return fromForm(form, &form); }
 Event Event::fromForm(const Json& form, Json* owned) {
   if (!form.is_object()) invalidForm(std::string("Form submission must be a JSON object, got ") + form.type_name());
   Event e;
-  // SPEC §4 order: guid, entityGuid, type, data, timestamp, userId.
+  // Validation order (the original's): guid, entityGuid, type, data, timestamp, userId.
   e.guid = requireString(form, "guid", "Form submission is missing a GUID", "GUID");
   e.entityGuid = requireString(form, "entityGuid", "Form submission is missing an entity GUID", "entity GUID");
   e.type = requireString(form, "type", "Form submission is missing a type", "type");

@@ -1,5 +1,5 @@
 #pragma once
-// Data model of SPEC §2: events (FormSubmission), entities (EntityDoc), pairs, audit entries,
+// Data model (types in js/index.d.ts): events (FormSubmission), entities (EntityDoc), pairs, audit entries,
 // potential duplicates. Entities stay JSON documents because custom appliers shape them freely.
 #include <cstdint>
 #include <optional>
@@ -30,7 +30,7 @@ struct Event {
   // Canonical form hashed by the Merkle tree: keys sorted, local-only fields (syncLevel) left out.
   // Invalid UTF-8 becomes U+FFFD, or throws Json::type_error with strictUtf8 (for storing).
   std::string canonicalJson(bool strictUtf8 = false) const;
-  // Validates per SPEC §4 (order and messages exact) and normalises the timestamp.
+  // Validates as the original does (order and messages exact) and normalises the timestamp.
   // Throws dc::Error(INVALID_FORM, ...). syncLevel defaults to LOCAL when absent.
   static Event fromJson(const Json& form);
   static Event fromJson(Json&& form);  // the same; `data` is moved out once the form is valid
@@ -41,7 +41,7 @@ struct Event {
  public:
 };
 
-// Total order of SPEC §6.4: (timestamp, guid).
+// Total order (docs/convergence.md, 'Event order'): (timestamp, guid).
 struct EventKey {
   int64_t timeMs = 0;
   std::string guid;

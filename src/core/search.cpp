@@ -13,7 +13,7 @@ namespace {
 
 [[noreturn]] void badCriteria(const std::string& message) { throw Error(ErrorCode::InvalidForm, message); }
 
-// Top-level entity fields (SPEC §2); any other field is a path into `data`.
+// Top-level entity fields (EntityDoc in js/index.d.ts); any other field is a path into `data`.
 bool isEntityField(const std::string& f) {
   static const char* const kFields[] = {"id", "guid", "externalId", "name", "type", "version", "data", "lastUpdated", "memberIds"};
   for (const char* k : kFields)
@@ -62,7 +62,7 @@ bool equalsIgnoreCase(const std::string& a, const std::string& b) {
   return true;
 }
 
-// Literal equality of SPEC §5: strings case-insensitively, numbers by value (42 == 42.0), no
+// Literal equality: strings case-insensitively, numbers by value (42 == 42.0), no
 // coercion between types. An array field matches when one of its elements does (as in Mongo).
 bool valueEquals(const Json* v, const Json& lit) {
   if (!v) return lit.is_null();

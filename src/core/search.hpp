@@ -1,5 +1,5 @@
 #pragma once
-// Search language of SPEC §5, evaluated on an entity's current (`modified`) document.
+// Search language (searchEntities in js/index.d.ts), evaluated on an entity's current (`modified`) document.
 // criteria: array of {field: condition}; all must hold. field: a top-level entity field or a
 // dotted path into data ("address.city"; "data.age" also accepted). condition: a literal
 // (strings case-insensitive equal, numbers/booleans equal) or an operator object with

@@ -147,7 +147,7 @@ struct Delta {
   int syncedLevel = LOCAL;
   std::vector<AuditEntry> audit;
   std::vector<std::string> deletes;
-  // An entity new to the store gets initial = modified (its first committed state, SPEC §2);
+  // An entity new to the store gets initial = modified (its first committed state, docs/convergence.md);
   // an existing one keeps its initial. Deciding this at apply time keeps records small.
   struct Put {
     std::string guid;
@@ -824,7 +824,7 @@ bool Transaction::hasEvent(const std::string& guid) const {
 void Transaction::addEvent(const Event& event) { addEvent(Event(event)); }
 
 void Transaction::addEvent(Event&& event) {
-  if (hasEvent(event.guid)) return;  // a repeated guid is a no-op (SPEC §4)
+  if (hasEvent(event.guid)) return;  // a repeated guid is a no-op
   impl_->eventGuids.insert(event.guid);
   impl_->events.push_back(std::move(event));
 }

@@ -1,5 +1,5 @@
 #pragma once
-// One store (SPEC §7): event log, audit log, entities, potential duplicates, sync state, token.
+// One store (docs/storage.md): event log, audit log, entities, potential duplicates, sync state, token.
 // All of it lives in memory and is persisted as one append-only journal of records in segment
 // files (journal-000001.log, ...; a new segment every ~256 KiB so a flush writes O(change) and
 // IDBFS never rewrites a big file). Each record is [u32 length][u32 crc32][JSON payload]; on
@@ -10,7 +10,7 @@
 // Error(STORAGE) rather than silently dropping the committed records after it. One Transaction = one record, so an event, its entity changes, audit entries,
 // duplicate flags and sync-state changes are durable together or not at all.
 //
-// EventStore and EntityStore (the API classes of SPEC §3) are views over one Store.
+// EventStore and EntityStore (the API classes of js/index.d.ts) are views over one Store.
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,7 +27,7 @@
 namespace dc {
 
 // A pulled (or pushed) event that could not be applied/accepted; kept and reported, not retried
-// forever (SPEC §6.2/§6.3).
+// forever (docs/protocol.md, 'Accepted and rejected'; docs/convergence.md, 'Failed events').
 struct RejectedEvent {
   Json event;  // as received
   std::string code;
@@ -134,7 +134,7 @@ class Transaction {
   void addRejected(const std::string& eventGuid, const RejectedEvent& rejected);
   // Withdraws a recorded rejection (a stored event that a later rebuild could apply after all).
   void removeRejected(const std::string& eventGuid);
-  // Rebuild mode (convergence, SPEC §6.4): from here on the transaction's view of entities and
+  // Rebuild mode (docs/convergence.md): from here on the transaction's view of entities and
   // duplicates starts empty; commit() replaces the store's entities and duplicates with the
   // staged result and journals only the differences. `initial` of surviving entities is kept.
   void beginRebuild();

@@ -1,11 +1,11 @@
-// InternalSyncManager: the sync algorithm of SPEC §6.3 as a chain of continuations.
+// InternalSyncManager: the sync algorithm of docs/protocol.md as a chain of continuations.
 //
 //   sync()  = refresh token if expiring -> refuse on duplicates -> push outbox -> push audit
 //             -> pull pages -> pull audit -> finish
 //
 // Every network step goes through callWithRetry (backoff on network errors and 5xx) and
 // sendOnce (one request, 401 -> auth hook -> one retry). Responses are classified into typed
-// errors in one place (classify), so every failure shape of §6.1 ends up the same way.
+// errors in one place (classify), so every failure shape (docs/protocol.md) ends up the same way.
 #include "sync/sync_manager.hpp"
 
 #include <algorithm>
@@ -20,7 +20,7 @@ namespace dc {
 
 namespace {
 
-// Batch sizes of §6.2: the original's documented default, and what we use once the server has
+// Batch sizes (docs/protocol.md): the original's documented default, and what we use once the server has
 // shown it implements the extensions (it then also pages by an opaque cursor).
 constexpr size_t kOriginalBatch = 10;
 constexpr size_t kExtendedBatch = 500;
@@ -34,7 +34,7 @@ constexpr const char* kExtensionsKey = "serverExtensions";
 constexpr const char* kLastResultKey = "lastSyncResult";
 constexpr const char* kConflictsKey = "conflicts";
 // Audit-log length at the end of the previous successful pull: entries after it are local
-// changes made since, which is what makes a pulled event a conflict (§6.5).
+// changes made since, which is what makes a pulled event a conflict (docs/convergence.md, 'Conflicts').
 constexpr const char* kConflictMarkKey = "conflictAuditMark";
 
 constexpr const char* kDuplicatesMessage = "Duplicates exist! Please resolve them before syncing.";
@@ -123,7 +123,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       : events(ev), entities(en), applier(ap), baseUrl(std::move(url)), configId(std::move(cfg)), transport(tr),
         clock(cl), opts(o), rng(std::random_device{}() ^ static_cast<uint64_t>(cl.nowMs())) {
     while (!baseUrl.empty() && baseUrl.back() == '/') baseUrl.pop_back();
-    // A token given to the constructor wins; otherwise a reload stays logged in (§6.7).
+    // A token given to the constructor wins; otherwise a reload stays logged in.
     if (!tok.empty()) setToken(tok);
     else if (auto stored = state(kAuthTokenKey); stored && stored->is_string()) token = stored->get<std::string>();
   }
@@ -225,13 +225,13 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     events.flush([complete, err](std::optional<Error> flushError) { complete(err ? err : flushError); });
   }
 
-  // `initial` is the state the server has confirmed (SPEC §2): true for everything once nothing
+  // `initial` is the state the server has confirmed (docs/convergence.md): true for everything once nothing
   // local is left to push.
   void confirmEntitiesIfAllSynced() {
     if (outboxGuids().empty()) entities.markAllEntitiesAsSynced();
   }
 
-  // ------------------------------------------------------------------ auth (§6.7) ------------
+  // ------------------------------------------------------------------ auth -------------------
 
   void refreshTokenIfExpiring(Next next) {
     auto exp = http::jwtExpiryMs(token);
@@ -388,7 +388,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     return Error(ErrorCode::DuplicatesExist, kDuplicatesMessage);
   }
 
-  // ------------------------------------------------------------------ push (§6.3 step 3) -----
+  // ------------------------------------------------------------------ push -------------------
 
   // The outbox: LOCAL events in application order, minus those the server has rejected
   // (kept and reported, never re-sent forever).
@@ -455,7 +455,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  // Marks what the server accepted as REMOTE and records what it rejected. Without the §6.2
+  // Marks what the server accepted as REMOTE and records what it rejected. Without the
   // `accepted`/`rejected` fields, a success accepts the whole chunk.
   void recordPushReply(RunPtr run, const std::vector<std::string>& sentGuids, const Json& body) {
     bool detailed = body.is_object() && (body.contains("accepted") || body.contains("rejected"));
@@ -569,7 +569,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     events.setSyncState(kAuditCursorKey, newest);
   }
 
-  // ------------------------------------------------------------------ pull (§6.3 step 5) -----
+  // ------------------------------------------------------------------ pull -------------------
 
   void pullPages(RunPtr run, Next next) {
     run->localChanges = localChangesSinceLastPull();
@@ -625,7 +625,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     Json& page = body["events"];
     bool hasServerCursor = body.contains("cursor") && !body["cursor"].is_null();
     bool hasNext = body.contains("nextCursor") && !body["nextCursor"].is_null();
-    // §6.2: the server's opaque cursor beats the original's timestamp cursor.
+    // docs/protocol.md, 'Cursor': the server's opaque cursor beats the original's timestamp cursor.
     std::string cursor = since;
     if (hasServerCursor) cursor = cursorText(body["cursor"]);
     else if (hasNext) cursor = cursorText(body["nextCursor"]);
@@ -664,7 +664,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
                                            outcome.error->what(), "pull"});
   }
 
-  // ------------------------------------------------------------------ conflicts (§6.5) -------
+  // ------------------------------------------------------------------ conflicts --------------
 
   static std::vector<std::string> entitiesTouchedBy(const Json& ev) {
     std::vector<std::string> out;

@@ -1,5 +1,5 @@
 #pragma once
-// InternalSyncManager (SPEC §3, §6): pushes the outbox to a sync server and pulls everyone
+// InternalSyncManager (docs/protocol.md): pushes the outbox to a sync server and pulls everyone
 // else's events, over a Transport (HTTP request -> response callback) and a Clock (timers).
 // Single-threaded and continuation driven: every operation returns at once and completes
 // through its callback; nothing blocks, nothing needs ASYNCIFY.
@@ -24,7 +24,7 @@
 namespace dc {
 
 struct SyncOptions {
-  // Events per push request. 0 = auto: 10 against a server that has shown no §6.2 extensions
+  // Events per push request. 0 = auto: 10 against a server that has shown no extensions
   // (the original's default), 500 once it has (remembered in the sync state).
   size_t pushChunkSize = 0;
   // `limit` sent on pull. 0 = auto, same rule as pushChunkSize.
@@ -54,7 +54,7 @@ using AuthRespond = std::function<void(const Json& answer)>;
 // reason: "unauthorized" (the server answered 401) or "token-expiring" (JWT exp near).
 using AuthRequiredHook = std::function<void(const std::string& reason, AuthRespond respond)>;
 
-// Called synchronously for each conflict (SPEC §6.5):
+// Called synchronously for each conflict (docs/convergence.md, 'Conflicts'):
 //   {entityGuid, localEventGuids: [...], remoteEventGuid, fields: [...], remoteEvent, localEvents}
 // Returning an event JSON (a form: entityGuid, type, data; guid/timestamp/userId filled in when
 // missing) submits it as a new local event, so the choice syncs and every replica converges.
@@ -83,7 +83,7 @@ class InternalSyncManager {
   bool hasUnsyncedEvents() const;
   bool checkIfDuplicatesExist() const;
 
-  // Full sync (SPEC §6.3). A call while a sync runs joins it: both callbacks get the same outcome.
+  // Full sync (push, then pull). A call while a sync runs joins it: both callbacks get the same outcome.
   void sync(SyncCallback done);
   // The phases on their own (also single flight with sync()).
   void pushToRemote(SyncCallback done);

@@ -10,7 +10,7 @@
 // an error object {ok: false, code, message, status?}; JS tells them apart with typeof. A bare
 // string is one embind crossing, where an {ok, json} object took nine per call. C++ exceptions are
 // caught here and never reach JS (in Emscripten 3.1.6 a thrown C++ exception arrives in JS as a
-// bare number, TOOLCHAIN.md quirk 6).
+// bare number: docs/toolchain.md, 'C++ exceptions at the boundary').
 // Whole batches cross as one JSON string, never one embind call per event.
 //
 // Asynchronous operations (flush, submitForm, sync, login) take a JS callback `cb(result)`; the

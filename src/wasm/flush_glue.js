@@ -7,7 +7,7 @@
 //   Module.dcUnmount(path)
 //   Module.dcFlush(kind, path, files, id)          called by C++; answers Module.completeFlush(id, code, message)
 //
-// IDBFS facts this relies on (TOOLCHAIN.md): one syncfs = one IndexedDB transaction (atomic);
+// IDBFS facts this relies on (docs/toolchain.md, 'IDBFS'): one syncfs = one IndexedDB transaction (atomic);
 // change detection is by mtime in milliseconds; two syncfs in flight are not queued; the error
 // callback may get `undefined` or never fire (quota).
 

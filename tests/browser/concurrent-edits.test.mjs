@@ -1,5 +1,5 @@
-// Issue 6: concurrent offline edits of the same person on two devices converge to the same state
-// whatever the order of syncs (SPEC §6.4), as seen in the app and in the package.
+// Demo app: concurrent offline edits of the same person on two devices converge to the same state
+// whatever the order of syncs (docs/convergence.md), as seen in the app and in the package.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,4 +1,4 @@
-// Issue 6: two identical people are shown side by side as potential duplicates, sync is blocked
+// Demo app: two identical people are shown side by side as potential duplicates, sync is blocked
 // with the reason, and resolving (keep both, or delete the new one) unblocks sync.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

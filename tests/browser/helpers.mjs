@@ -29,7 +29,7 @@ export function cleanupTmp() {
   for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
-// The real reference server (issue 5) serving web/app, js/ and dist/.
+// The real reference server serving web/app, js/ and dist/.
 export async function startServer() {
   const dataDir = tmpDir('dc-browser-server-');
   const server = createServer({ dataDir, host: '127.0.0.1', port: 0, logger: false, bcryptRounds: 4 });

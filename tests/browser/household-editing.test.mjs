@@ -1,4 +1,4 @@
-// Issue 6: the everyday screens: add and remove members, edit a household and a person, search by
+// Demo app: the everyday screens: add and remove members, edit a household and a person, search by
 // name and by a field, audit trail, delete an entity. All through the app's forms.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 6: offline household registration survives a reload (real IndexedDB through IDBFS and the
+// Demo app: offline household registration survives a reload (real IndexedDB through IDBFS and the
 // service worker), syncs to the server with a completed progress bar, and reaches a second device.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

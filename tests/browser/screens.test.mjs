@@ -1,4 +1,4 @@
-// Issue 6: screenshots of the main screens at phone (390x844) and desktop (1280x800) sizes, saved
+// Demo app: screenshots of the main screens at phone (390x844) and desktop (1280x800) sizes, saved
 // to tests/browser/artifacts/ (gitignored), plus layout checks: nothing wider than the viewport,
 // every form control labelled.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Issue 6: sync failures become clear messages (error .code -> plain words), nothing is lost, and
+// Demo app: sync failures become clear messages (error .code -> plain words), nothing is lost, and
 // the next sync completes. Faults are injected on the wire with page routes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

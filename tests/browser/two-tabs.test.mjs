@@ -1,4 +1,4 @@
-// Issue 6 / SPEC §7: two tabs of one profile never overwrite each other's data. The second tab is
+// Demo app and docs/storage.md: two tabs of one profile never overwrite each other's data. The second tab is
 // told the store is in use (or waits) and takes over when the first one closes; nothing is lost.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

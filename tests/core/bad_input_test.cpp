@@ -1,4 +1,4 @@
-// Bad input never corrupts or drops stored data (SPEC §3): malformed JSON, wrong types, huge
+// Bad input never corrupts or drops stored data: malformed JSON, wrong types, huge
 // strings and hostile nesting give typed errors and leave the store exactly as it was.
 #include <catch2/catch.hpp>
 

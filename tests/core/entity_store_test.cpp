@@ -1,4 +1,4 @@
-// EntityStore (SPEC §2, §5): initial/modified pairs, external-id index, modified-since,
+// EntityStore: initial/modified pairs, external-id index, modified-since,
 // potential duplicates as unordered pairs.
 #include <catch2/catch.hpp>
 

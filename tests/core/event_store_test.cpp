@@ -1,4 +1,4 @@
-// EventStore (SPEC §5): ordering, pagination without tie loss (FIX), outbox, audit queries,
+// EventStore: ordering, pagination without tie loss (FIX), outbox, audit queries,
 // watermarks.
 #include <catch2/catch.hpp>
 
@@ -26,7 +26,7 @@ TEST_CASE("getEventsSince is strictly after, in (timestamp, guid) order", "[even
   CHECK(guids(db.events.getEventsSince("")) == std::vector<std::string>{"b", "d", "a", "c"});
   CHECK(guids(db.events.getEventsSince(ts(1))) == std::vector<std::string>{"d", "a", "c"});
   CHECK(guids(db.events.getEventsSince(ts(3))).empty());
-  // Other spellings of the same instant are normalised before comparing (SPEC §2 FIX).
+  // Other spellings of the same instant are normalised before comparing (a fix, docs/convergence.md).
   CHECK(guids(db.events.getEventsSince("2024-05-01T12:00:02+02:00")) == std::vector<std::string>{"a", "c"});
   CHECK_THROWS_AS(db.events.getEventsSince("yesterday"), dc::Error);
   CHECK(db.events.isEventExisted("a"));

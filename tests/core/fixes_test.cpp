@@ -1,4 +1,4 @@
-// One test per FIX of SPEC §2/§4/§5 about applying, searching and duplicates; each fails on the
+// One test per fix (docs/convergence.md) about applying, searching and duplicates; each fails on the
 // original's behaviour (noted per case).
 #include <catch2/catch.hpp>
 

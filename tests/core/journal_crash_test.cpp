@@ -1,4 +1,4 @@
-// Crash recovery of the journal (SPEC §7): a torn tail is cut at the last complete record; damage
+// Crash recovery of the journal (docs/storage.md): a torn tail is cut at the last complete record; damage
 // that an interrupted append cannot produce is reported as STORAGE instead of dropping data.
 #include <catch2/catch.hpp>
 

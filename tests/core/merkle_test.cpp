@@ -1,4 +1,4 @@
-// Merkle tree of SPEC §5 (FIX: the original's proofs were wrong): incremental append equals a
+// Merkle tree (a fix, docs/convergence.md: the original's proofs were wrong): incremental append equals a
 // from-scratch build, every leaf's proof verifies, tampered or unstored events do not.
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 using namespace storetest;
 
 namespace {
-// Reference: the definition of SPEC §5 applied literally, level by level.
+// Reference: the definition in merkle.hpp applied literally, level by level.
 std::string rootFromScratch(std::vector<dc::Digest> level) {
   if (level.empty()) return "";
   while (level.size() > 1) {

@@ -22,7 +22,7 @@ std::string messageFor(const Json& form) {
 }
 }  // namespace
 
-TEST_CASE("Event::fromJson validates in SPEC order with exact messages", "[model]") {
+TEST_CASE("Event::fromJson validates in the original's order with exact messages", "[model]") {
   Json f = validForm();
   // Everything missing: the first check (guid) wins, then the next, and so on.
   Json empty = Json::object();

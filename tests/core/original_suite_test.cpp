@@ -1,4 +1,4 @@
-// SPEC §9 "From the original's own suite": the cases about applying, searching and duplicates,
+// The original library's own suite: the cases about applying, searching and duplicates,
 // ported from the TypeScript client's EventApplierService / EntityDataManager tests.
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-// One behaviour suite for the Store, run against every storage back-end (ARCHITECTURE "Habits").
+// One behaviour suite for the Store, run against every storage back-end.
 // Each section starts from a fresh, empty back-end; "reopen" means a new Store over the same files.
 #include <catch2/catch.hpp>
 
@@ -123,7 +123,7 @@ TEMPLATE_TEST_CASE("store behaviour", "[store]", MemoryBackend, DirectoryBackend
     CHECK(h.store().merkle().rootHex() == root);
   }
 
-  SECTION("initial is the first state until the entity is marked synced (SPEC §2)") {
+  SECTION("initial is the first state until the entity is marked synced") {
     applyUpsert(h.store(), makeEvent("ev-1", ts(1), "p1", {{"name", "v1"}}));
     applyUpsert(h.store(), makeEvent("ev-2", ts(2), "p1", {{"name", "v2"}}), 2);
     auto p = *h.db->entities.getEntity("p1");
@@ -207,7 +207,7 @@ TEMPLATE_TEST_CASE("store behaviour", "[store]", MemoryBackend, DirectoryBackend
     CHECK(h.store().findEvent("ev-2")->syncLevel == dc::REMOTE);
   }
 
-  SECTION("clearStore resets watermarks and cursors, keeps device state (SPEC §5 FIX)") {
+  SECTION("clearStore resets watermarks and cursors, keeps device state") {
     applyUpsert(h.store(), makeEvent("ev-1", ts(1), "p1"));
     h.db->events.setLastRemoteSyncTimestamp(ts(1));
     h.db->events.setLastLocalSyncTimestamp(ts(1));

@@ -1,5 +1,5 @@
 // Two clients edit offline, then sync through the reference server in both orders: identical
-// entities afterwards (SPEC §6.4).
+// entities afterwards (docs/convergence.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from '../../js/index.js';

@@ -1,4 +1,4 @@
-// validateEvent: the export the reference server validates pushed events with (SPEC §4 rules,
+// validateEvent: the export the reference server validates pushed events with (the engine's rules,
 // backed by dc::Event::fromJson in the wasm engine).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ test('after loadModule() it is synchronous and normalises the timestamp to UTC w
   assert.deepEqual(result.event.data, { name: 'Ada' });
 });
 
-test('SPEC §4 messages, in order', async () => {
+test('the original\'s messages, in order', async () => {
   await loadModule();
   const cases = [
     [{ ...good, guid: undefined }, 'Form submission is missing a GUID'],

@@ -323,7 +323,7 @@ test('body over the limit -> 413 JSON (configured limit, and the 16 MB default)'
   const r = await api(s.url, '/api/sync/push', { method: 'POST', token, rawBody: big });
   assert.equal(r.status, 413);
   assert.match(r.json.error, /too large/);
-  // A 10 MB body is fine (issue 5: limit >= 10 MB). On its own server: the shared one stays light.
+  // A 10 MB body is fine (the limit is meant to be >= 10 MB). On its own server: the shared one stays light.
   await freshServer(async (f, t) => {
     const tenMb = makeEvent({ data: { blob: 'y'.repeat(10 * 1024 * 1024) } });
     const ok = await push(f.url, t, [tenMb]);

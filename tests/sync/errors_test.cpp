@@ -1,4 +1,4 @@
-// SPEC §6.1: every failure shape becomes a typed error with the HTTP status and the server's
+// docs/protocol.md: every failure shape becomes a typed error with the HTTP status and the server's
 // message; nothing is marked synced or lost by a failed step; secrets never reach messages.
 #include <catch2/catch.hpp>
 
@@ -53,7 +53,7 @@ HttpResponse networkError(bool timedOut) {
 
 }  // namespace
 
-TEST_CASE("every failure shape of §6.1 becomes a typed error with status and message", "[sync][errors]") {
+TEST_CASE("every failure shape of the protocol becomes a typed error with status and message", "[sync][errors]") {
   const std::string push = "/api/sync/push", pull = "/api/sync/pull";
   std::vector<Shape> shapes = {
       {"HTML 500 on push", "/api/sync/push", resp(500, "<html><body><h1>Internal Server Error</h1></body></html>"), "SERVER_ERROR", 500, "Internal Server Error", 3},

@@ -2,7 +2,7 @@
 // In-process test doubles for the sync engine:
 //  - FakeClock: a deterministic event loop with virtual time (timers run in (time, order) order,
 //    so backoff and timeouts cost nothing and every run is reproducible);
-//  - FakeServer: SPEC §6.1 endpoints, with the §6.2 extensions or the original server's
+//  - FakeServer: the endpoints of docs/protocol.md, with its extensions or the original server's
 //    behaviour (timestamp cursor, 10 per page, strict >, no cursor/accepted/rejected), and
 //    scripted faults;
 //  - FakeTransport: one client's network link to the server (can be taken offline).

@@ -1,4 +1,4 @@
-// Fault matrix (SPEC §9): each scripted fault × each point of push and pull (first, middle,
+// Fault matrix: each scripted fault × each point of push and pull (first, middle,
 // last chunk; first, middle, last page), against both server behaviours. After recovery every
 // event is on the server exactly once and every client holds every event exactly once.
 #include <catch2/catch.hpp>

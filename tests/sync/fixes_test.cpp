@@ -1,4 +1,4 @@
-// SPEC §9 "New" items that need no browser; each fails on the original's behaviour.
+// Sync fixes (docs/convergence.md) that need no browser; each fails on the original's behaviour.
 #include <catch2/catch.hpp>
 
 #include "sync/http_util.hpp"

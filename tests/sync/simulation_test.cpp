@@ -1,4 +1,4 @@
-// Randomized convergence simulation (SPEC §6.4, §9): several clients make random edits of every
+// Randomized convergence simulation (docs/convergence.md): several clients make random edits of every
 // built-in type with skewed clocks, go offline, sync in random order through random faults; at
 // the end every client and the server (replayed into a fresh replica) hold identical entities
 // and identical event sets. A failure prints the seed; SIM_SEEDS / SIM_OPS / SIM_CLIENTS /

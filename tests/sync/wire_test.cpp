@@ -1,4 +1,4 @@
-// SPEC §6.1/§6.2 wire details: paths, headers, query encoding, body shapes, batch sizes, login.
+// docs/protocol.md wire details: paths, headers, query encoding, body shapes, batch sizes, login.
 #include <catch2/catch.hpp>
 
 #include "sync_fixture.hpp"

@@ -1,6 +1,6 @@
 // Household survey: the demo PWA of the DataCollect sync engine.
 // Plain ES module, no framework, no build step. Everything goes through the package's public API
-// (SPEC §3): open() -> { eventStore, entityStore, eventApplierService, syncManager, entityDataManager }.
+// (js/index.d.ts): open() -> { eventStore, entityStore, eventApplierService, syncManager, entityDataManager }.
 
 const STORE_NAME = 'household-survey';
 const CONFIG_ID = 'default';
@@ -136,7 +136,7 @@ const dm = () => state.db.entityDataManager;
 const sm = () => state.db.syncManager;
 
 // Through EntityDataManager.submitForm: it fills the event guid and takes the timestamp from the
-// engine's hybrid logical clock (a local edit then sorts after every event seen here, SPEC §6.4).
+// engine's hybrid logical clock (a local edit then sorts after every event seen here, docs/convergence.md).
 // Resolves once the event is durable.
 async function submit(form) {
   const d = dm();
@@ -263,11 +263,11 @@ async function openStore() {
 function attachHooks() {
   const s = sm();
   const onProgress = (p) => showProgress(p);
-  // SPEC §6.6: a progress callback receiving {phase, done, total?}.
+  // docs/protocol.md, 'Progress': a progress callback receiving {phase, done, total?}.
   if (typeof s.setProgressCallback === 'function') s.setProgressCallback(onProgress);
   else if (typeof s.onProgress === 'function') s.onProgress(onProgress);
   else s.onProgress = onProgress;
-  // SPEC §6.7: on 401 (or a token about to expire) the manager asks for a new token. The app keeps
+  // docs/protocol.md: on 401 (or a token about to expire) the manager asks for a new token. The app keeps
   // no password, so it answers "none": the sync then fails with UNAUTHORIZED, shown with a
   // "Sign in again" button, and nothing stored is lost.
   const onAuthRequired = () => null;

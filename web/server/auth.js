@@ -1,5 +1,6 @@
-// Passwords (bcryptjs), tokens (HS256 JWT with an expiry), the JWT secret file, and the login
-// limiter. Nothing here logs: tokens and passwords must never reach a log (SPEC §6.7).
+// Passwords (bcryptjs), tokens (HS256 JWT with an expiry, carrying the user's token version), the
+// JWT secret check, and the login limiter's policy. Nothing here logs: tokens and passwords must
+// never reach a log (docs/server.md, 'Logs').
 import { createSecretKey } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';

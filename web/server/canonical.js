@@ -1,6 +1,6 @@
 // Canonical JSON (keys sorted recursively, no whitespace) and its SHA-256. Push idempotency
 // compares events by this form, so a client resending an event whose `data` keys come in another
-// order, or whose syncLevel changed, is recognised as the same event (SPEC §6.1 lets servers
+// order, or whose syncLevel changed, is recognised as the same event (docs/protocol.md lets servers
 // reorder keys, so clients may too).
 import crypto from 'node:crypto';
 

@@ -2,7 +2,7 @@
 // Every error the server answers goes through sendJson, so clients never see HTML.
 
 export class HttpError extends Error {
-  // `body` overrides the default {error: message} JSON (login's 401 uses {message}, per SPEC §6.1).
+  // `body` overrides the default {error: message} JSON (login's 401 uses {message}: docs/protocol.md, 'Login').
   constructor(status, message, { headers, body } = {}) {
     super(message);
     this.status = status;

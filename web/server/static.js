@@ -1,4 +1,4 @@
-// Static files for the demo PWA (issue 6): URL prefixes mapped to folders. Requests can never
+// Static files for the demo PWA: URL prefixes mapped to folders. Requests can never
 // leave a mounted folder: the decoded path is resolved and checked against the folder, then the
 // real path (symlinks resolved) is checked again. Hidden files (a segment starting with '.') are
 // never served.

@@ -1,4 +1,4 @@
-// Event validation is the package's (the wasm engine's rules, SPEC §4), not a second copy here.
+// Event validation is the package's (the wasm engine's rules), not a second copy here.
 // The server takes `validateEvent(obj) -> {ok: true, event} | {ok: false, code, message}` (sync or
 // async) as an injected function; by default it is loaded lazily from the package's js/index.js.
 import fs from 'node:fs';

@@ -168,19 +168,27 @@ test('lossless cursors under concurrent commits: a held push does not let a late
     await withStore(async (store) => {
       assert.deepEqual(await store.append('events', 'default', [item('seed')]), ['stored']);
       const pushA = store.append('events', 'default', [item('A1'), item('A2')]);
-      const infoA = await aHolding;
-      assert.deepEqual([infoA.firstSeq, infoA.lastSeq], [2, 3]); // A took positions 2..3 and holds
-      let bDone = false;
-      const pushB = store.append('events', 'default', [item('B1')]).then((r) => ((bDone = true), r));
-      // Give B every chance to take position 4 and commit while A holds.
-      await new Promise((r) => setTimeout(r, 300));
-      const pull1 = await store.page('events', 'default', { afterSeq: 1, limit: 100 });
-      const seen1 = pull1.rows.map((r) => JSON.parse(r.body).guid);
-      // Whatever this pull returns, it must not skip past A's positions.
-      assert.ok(!seen1.includes('B1') || (seen1.includes('A1') && seen1.includes('A2')), `pull returned ${seen1} while A was uncommitted`);
-      const cursor1 = pull1.rows.length ? pull1.rows[pull1.rows.length - 1].seq : 1;
-      assert.equal(bDone, false, 'B committed a later position while A held an earlier one');
-      releaseA();
+      let pushB;
+      let seen1;
+      let cursor1;
+      // If an assertion fails while A is held, A must still be let go, or closing the store waits
+      // for it forever.
+      try {
+        const infoA = await aHolding;
+        assert.deepEqual([infoA.firstSeq, infoA.lastSeq], [2, 3]); // A took positions 2..3 and holds
+        let bDone = false;
+        pushB = store.append('events', 'default', [item('B1')]).then((r) => ((bDone = true), r));
+        // Give B every chance to take position 4 and commit while A holds.
+        await new Promise((r) => setTimeout(r, 300));
+        const pull1 = await store.page('events', 'default', { afterSeq: 1, limit: 100 });
+        seen1 = pull1.rows.map((r) => JSON.parse(r.body).guid);
+        // Whatever this pull returns, it must not skip past A's positions.
+        assert.ok(!seen1.includes('B1') || (seen1.includes('A1') && seen1.includes('A2')), `pull returned ${seen1} while A was uncommitted`);
+        cursor1 = pull1.rows.length ? pull1.rows[pull1.rows.length - 1].seq : 1;
+        assert.equal(bDone, false, 'B committed a later position while A held an earlier one');
+      } finally {
+        releaseA?.();
+      }
       assert.deepEqual(await pushA, ['stored', 'stored']);
       assert.deepEqual(await pushB, ['stored']);
       const pull2 = await store.page('events', 'default', { afterSeq: cursor1, limit: 100 });

@@ -395,3 +395,47 @@ test('pull reports `remaining`: what the same since would still deliver after th
     await f.close();
   }
 });
+
+test('close() during a push on a keep-alive connection: the push is answered and stored, close does not wait out the grace period', async () => {
+  let storing;
+  const started = new Promise((resolve) => (storing = resolve));
+  const logger = { info: (m) => m === 'push storing' && storing(), warn() {}, error() {} };
+  const storage = await newStorage();
+  try {
+    const f = await startServer({ storage, logger });
+    const t = await login(f.url);
+    const agent = new http.Agent({ keepAlive: true });
+    const events = Array.from({ length: 500 }, () => makeEvent());
+    const body = JSON.stringify({ configId: 'default', events });
+    const { hostname, port } = new URL(f.url);
+    const answered = new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: hostname, port, path: '/api/sync/push', method: 'POST', agent, headers: { Authorization: `Bearer ${t}`, 'Content-Type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    await started;
+    const t0 = performance.now();
+    await f.server.close({ graceMs: 10000 });
+    const closeMs = performance.now() - t0;
+    const r = await answered;
+    agent.destroy();
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.text).accepted.length, events.length);
+    assert.ok(closeMs < 5000, `close took ${closeMs.toFixed(0)} ms`);
+    const again = await startServer({ storage });
+    try {
+      assert.equal(await again.server.db.count('events', 'default'), events.length);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await storage.cleanup();
+  }
+});

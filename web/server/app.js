@@ -167,6 +167,9 @@ export function createServer(options = {}) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       metrics.requests.inc({ route: routeLabel, method: req.method, status: String(res.statusCode) });
       logger.info('request', { method: req.method, path: pathname, status: res.statusCode, ms: Number(ms.toFixed(1)), address: ctx.clientAddress(req) });
+      // Shutting down: a keep-alive connection whose last request just finished is closed now
+      // rather than when the grace period ends.
+      if (ctx.stopping) setImmediate(() => server.closeIdleConnections());
     });
     try {
       const parts = splitUrl(req.url || '/');

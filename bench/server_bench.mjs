@@ -1,5 +1,16 @@
-// Server-only benchmark: the reference server's share of the full cycle, without the
-// wasm clients. `node bench/server_bench.mjs [--sizes 10000,100000] [--first-chunk 10]
+// Server-only benchmarks. Two modes:
+//
+// Scale-out (the default, `npm run bench:server`): throughput of 1, 2 and 4 server processes on
+// one PostgreSQL beside one process on SQLite. `node bench/server_bench.mjs [--seconds 8]
+// [--clients 16] [--batch 100] [--processes 1,2,4]`. PostgreSQL is a private, durable
+// (fsync on) cluster started by scripts/with-postgres.sh. Per configuration, on fresh storage:
+// start the processes (the CLI, as deployed), then `--clients` concurrent HTTP clients, each
+// bound to one process in turn, loop for `--seconds`: push `--batch` new events, then pull from
+// their own cursor (limit 1000) until caught up. Reported: events pushed per second and pull
+// requests per second (wall clock), and that every event was stored once.
+//
+// Cycle (`--cycle`): the reference server's share of the full cycle, without the
+// wasm clients. `node bench/server_bench.mjs --cycle [--sizes 10000,100000] [--first-chunk 10]
 // [--chunk 500] [--pull-limit N] [--guids ordered|random] [--profile DIR] [--json FILE]`
 //
 // The server runs in a child process started like bench/lib/server.mjs does (in-process
@@ -15,7 +26,7 @@
 // The package's validator is injected with a timer around it, so the table splits the push's
 // server CPU into the validator's share (wasm, the largest server cost measured) and the rest.
 // --profile DIR runs the server under `node --cpu-prof` and writes its .cpuprofile there.
-import { fork } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -62,14 +73,14 @@ function startChild(profileDir) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-function request(url, { method = 'GET', token, body }) {
+function request(url, { method = 'GET', token, body, via = agent }) {
   return new Promise((resolve, reject) => {
     const headers = { Authorization: `Bearer ${token}` };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = body.length;
     }
-    const req = http.request(url, { method, headers, agent }, (res) => {
+    const req = http.request(url, { method, headers, agent: via }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
@@ -297,5 +308,146 @@ async function runChild() {
   process.send({ url: s.url, validatorLoadCpuMs: (loadCpu.user + loadCpu.system) / 1000 });
 }
 
+// --- scale-out -------------------------------------------------------------------------------------
+const ROOT = path.resolve(path.dirname(SELF), '..');
+const scaleAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const CLI = path.join(ROOT, 'web', 'server', 'cli.js');
+
+function startProcess(args, env) {
+  const child = spawn(process.execPath, [CLI, '--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+      if (out.length > 1e6) out = out.slice(-1000); // access logs: keep memory bounded
+    });
+    exited.then(() => reject(new Error('server process exited')));
+  });
+  return { ready, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
+async function pgDatabase(name) {
+  const pg = (await import('pg')).default;
+  const admin = new pg.Client({ connectionString: process.env.DC_TEST_PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(process.env.DC_TEST_PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+async function scaleRun({ backend, processes, seconds, clients, batch }) {
+  const dataDir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'dc-scale-'));
+  const args = ['--data', dataDir, '--seed-demo'];
+  if (backend === 'postgres') args.push('--database', await pgDatabase(`dc_bench_${processes}_${Date.now()}`));
+  const procs = Array.from({ length: processes }, () => startProcess(args, {}));
+  try {
+    const urls = await Promise.all(procs.map((p) => p.ready));
+    const token = await login(urls[0]);
+    let pushed = 0;
+    let pulls = 0;
+    let errors = 0;
+    const sent = new Set();
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        const url = urls[c % urls.length];
+        let cursor = '';
+        let round = 0;
+        while (performance.now() < deadline) {
+          const events = Array.from({ length: batch }, (_, i) => ({
+            guid: randomUUID(),
+            entityGuid: randomUUID(),
+            type: 'create-individual',
+            data: { name: `P ${c}.${round}.${i}`, age: i % 90, village: 'Kisumu' },
+            timestamp: new Date(Date.UTC(2024, 0, 1) + round * batch + i).toISOString(),
+            userId: `bench-${c}`,
+          }));
+          round++;
+          const r = await request(`${url}/api/sync/push`, { method: 'POST', token, via: scaleAgent, body: Buffer.from(JSON.stringify({ configId: 'default', events })) });
+          if (r.status !== 200 || JSON.parse(r.text).accepted.length !== batch) {
+            errors++;
+            continue;
+          }
+          pushed += batch;
+          for (const e of events) sent.add(e.guid);
+          for (let page = 0; page < 100; page++) {
+            const q = await request(`${url}/api/sync/pull?configId=default&limit=1000&since=${encodeURIComponent(cursor)}`, { token, via: scaleAgent });
+            pulls++;
+            if (q.status !== 200) {
+              errors++;
+              break;
+            }
+            const j = JSON.parse(q.text);
+            cursor = j.cursor;
+            if (j.nextCursor === null) break;
+          }
+        }
+      }),
+    );
+    const wall = (performance.now() - started) / 1000;
+    // Every pushed event is stored exactly once.
+    let stored = 0;
+    const guids = new Set();
+    for (let cursor = '', more = true; more; ) {
+      const q = JSON.parse((await request(`${urls[0]}/api/sync/pull?configId=default&limit=1000&since=${cursor}`, { token, via: scaleAgent })).text);
+      for (const e of q.events) guids.add(e.guid);
+      stored += q.events.length;
+      cursor = q.cursor;
+      more = q.nextCursor !== null;
+    }
+    const complete = stored === sent.size && guids.size === stored && [...sent].every((g) => guids.has(g));
+    return { backend, processes, pushed, pulls, errors, wall, eventsPerSecond: pushed / wall, pullsPerSecond: pulls / wall, complete };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function scaleMain() {
+  if (!process.env.DC_TEST_PG_ADMIN_URL) {
+    // Re-run inside a private, durable PostgreSQL cluster.
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'with-postgres.sh'), '--durable', process.execPath, SELF, ...process.argv.slice(2)], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  }
+  const seconds = Number(opt('--seconds', 8));
+  const clients = Number(opt('--clients', 16));
+  const batch = Number(opt('--batch', 100));
+  const counts = String(opt('--processes', '1,2,4')).split(',').map(Number);
+  const os = await import('node:os');
+  const runs = [{ backend: 'sqlite', processes: 1 }, ...counts.map((processes) => ({ backend: 'postgres', processes }))];
+  const results = [];
+  for (const run of runs) {
+    process.stderr.write(`server_bench: ${run.backend} x ${run.processes} ...\n`);
+    results.push(await scaleRun({ ...run, seconds, clients, batch }));
+  }
+  agent.destroy();
+  scaleAgent.destroy();
+  const lines = [
+    `Server scale-out benchmark — ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`,
+    '',
+    `${clients} concurrent clients for ${seconds} s each, each pushing ${batch} new events then pulling (limit 1000) to catch up; one tenant. ` +
+      'PostgreSQL with fsync on; SQLite with synchronous=FULL. Clients, server processes and PostgreSQL share this machine.',
+    '',
+    '| storage | processes | events pushed | events/s pushed | pull requests | pulls/s | errors | every event stored once |',
+    '|---|---|---|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${r.processes} | ${fmt(r.pushed)} | ${fmt(r.eventsPerSecond)} | ${fmt(r.pulls)} | ${fmt(r.pullsPerSecond)} | ${r.errors} | ${r.complete ? 'yes' : 'NO'} |`,
+    ),
+  ];
+  console.log(lines.join('\n'));
+  if (results.some((r) => !r.complete || r.errors)) process.exitCode = 1;
+}
+
 if (process.argv[2] === '--child') await runChild();
-else await main();
+else if (process.argv.includes('--cycle')) await main();
+else await scaleMain();

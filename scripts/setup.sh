@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make emscripten nlohmann-json3-dev catch2 gnulib chromium fonts-liberation)
+# postgresql: the server suite and the scale-out benchmark start a private cluster of it.
+packages=(cmake g++ make emscripten nlohmann-json3-dev catch2 gnulib chromium fonts-liberation postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

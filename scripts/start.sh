@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f dist/datacollect.wasm ] || bash scripts/build.sh wasm
-exec node web/server/cli.js "$@"
+# --seed-demo: the demo account (demo@example.org / demo-password) is created if it does not
+# exist; the plain server command (npm run server) creates no account.
+exec node web/server/cli.js --seed-demo "$@"

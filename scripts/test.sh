@@ -14,7 +14,14 @@ run "C++ core and sync, native (ctest)" ctest --test-dir build/native --output-o
 run "C++ core and sync, wasm under Node (ctest)" ctest --test-dir build/wasm --output-on-failure
 for suite in js server browser bundlers; do
   files=$(ls tests/$suite/*.test.mjs 2>/dev/null || true)
-  if [ -n "$files" ]; then
+  [ -n "$files" ] || continue
+  if [ $suite = server ]; then
+    # The whole server suite runs on both storage back-ends; PostgreSQL is a private cluster that
+    # scripts/with-postgres.sh starts on a random port and removes afterwards.
+    run "Node: tests/server on SQLite" env DC_TEST_DATABASE=sqlite node --test --test-concurrency=1 $files
+    run "Node: tests/server on PostgreSQL" bash scripts/with-postgres.sh \
+      env DC_TEST_DATABASE=postgres node --test --test-concurrency=1 $files
+  else
     run "Node: tests/$suite" node --test --test-concurrency=1 $files
   fi
 done

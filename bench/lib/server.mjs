@@ -35,7 +35,7 @@ export async function startReferenceServer({ label = 'bench', serverOptions = {}
     host: '127.0.0.1',
     port: 0,
     logger: false,
-    jwtSecret: 'bench-secret-not-for-production',
+    jwtSecret: 'bench-secret-not-for-production-0123456789',
     seedUser: { ...DEMO, configIds: ['default'] },
     bcryptRounds: 4,
     ...serverOptions,

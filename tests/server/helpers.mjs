@@ -1,11 +1,74 @@
 // Shared helpers for the server tests: a server on 127.0.0.1 with an ephemeral port and a temp
-// data dir, JSON fetch, login, and event factories.
+// data dir (SQLite) or a fresh database (PostgreSQL), JSON fetch, login, and event factories.
+//
+// The back-end is chosen by DC_TEST_DATABASE=sqlite|postgres (default sqlite). With postgres the
+// tests run under scripts/with-postgres.sh, which provides DC_TEST_PG_ADMIN_URL; every server the
+// tests start gets a database of its own, dropped when it closes.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { createServer } from '../../web/server/app.js';
 import { loadPackageValidator } from '../../web/server/validation.js';
+
+export const BACKEND = process.env.DC_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+export const onPostgres = BACKEND === 'postgres';
+if (onPostgres && !process.env.DC_TEST_PG_ADMIN_URL) {
+  throw new Error('DC_TEST_DATABASE=postgres needs DC_TEST_PG_ADMIN_URL: run under scripts/with-postgres.sh');
+}
+
+async function admin(sql) {
+  const c = new pg.Client({ connectionString: process.env.DC_TEST_PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+// A fresh PostgreSQL database: {url, drop()}.
+export async function newDatabase() {
+  const name = `dc_test_${randomBytes(6).toString('hex')}`;
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.DC_TEST_PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.href, name, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+// Runs one SQL statement on a test database (PostgreSQL only).
+export async function sqlOn(databaseUrl, text, params = []) {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+// The JWT secret a test server signs with (to forge tokens in tests).
+export async function secretOf(s) {
+  if (s.databaseUrl) return (await sqlOn(s.databaseUrl, "SELECT value FROM settings WHERE key = 'jwt_secret'"))[0].value;
+  return fs.readFileSync(path.join(s.dataDir, 'jwt-secret'), 'utf8').trim();
+}
+
+// Where a test's storage lives: {dataDir, databaseUrl?, cleanup()}. Reusable across restarts.
+export async function newStorage() {
+  const dataDir = tempDir();
+  const db = onPostgres ? await newDatabase() : null;
+  return {
+    dataDir,
+    databaseUrl: db?.url,
+    // CLI flags selecting this storage.
+    args: db ? ['--data', dataDir, '--database', db.url] : ['--data', dataDir],
+    async cleanup() {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      await db?.drop();
+    },
+  };
+}
 
 // The server's validation is the package's (js/index.js over the wasm build); the tests use it
 // too, so they need `npm run build` first (scripts/test.sh does that).
@@ -19,10 +82,15 @@ export function tempDir(prefix = 'dc-server-test-') {
 
 export async function startServer(options = {}) {
   const dataDir = options.dataDir || tempDir();
+  // A restart passes `storage` (from newStorage()) or dataDir/databaseUrl of the previous server.
+  const ownDb = onPostgres && !options.databaseUrl && !options.storage ? await newDatabase() : null;
+  const databaseUrl = options.storage?.databaseUrl ?? options.databaseUrl ?? ownDb?.url;
+  const dir = options.storage?.dataDir ?? dataDir;
   let server;
   try {
     server = createServer({
-      dataDir,
+      dataDir: dir,
+      databaseUrl,
       host: '127.0.0.1',
       port: 0,
       logger: false,
@@ -30,21 +98,25 @@ export async function startServer(options = {}) {
       seedUser: { email: 'demo@example.org', password: 'demo-password', configIds: ['default'] },
       // No validator injected: the server loads the package's on the first push, like in production.
       ...options,
+      storage: undefined,
     });
     await server.listen();
   } catch (e) {
     await server?.close().catch(() => {});
-    if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!options.dataDir && !options.storage) fs.rmSync(dataDir, { recursive: true, force: true });
+    await ownDb?.drop();
     throw e;
   }
   const url = server.url;
   return {
     server,
     url,
-    dataDir,
+    dataDir: dir,
+    databaseUrl,
     async close({ keepData = false } = {}) {
       await server.close();
-      if (!keepData && !options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData && !options.dataDir && !options.storage) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) await ownDb?.drop();
     },
   };
 }

@@ -1,13 +1,10 @@
-// Passwords (bcryptjs), tokens (HS256 JWT with an expiry), the JWT secret file, and the login
-// rate limiter. Nothing here logs: tokens and passwords must never reach a log.
-import fs from 'node:fs';
-import path from 'node:path';
-import { createSecretKey, randomBytes } from 'node:crypto';
+// Passwords (bcryptjs), tokens (HS256 JWT with an expiry, carrying the user's token version), the
+// JWT secret check, and the login limiter's policy. Nothing here logs: tokens and passwords must
+// never reach a log (docs/server.md, 'Logs').
+import { createSecretKey } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { HttpError } from './http.js';
-
-export const SECRET_FILE = 'jwt-secret';
 
 export function hashPassword(password, rounds = 10) {
   return bcrypt.hash(password, rounds);
@@ -22,21 +19,14 @@ export function verifyPassword(password, hash) {
 const DUMMY_HASH = bcrypt.hashSync('not-a-real-password', 10);
 export const dummyHash = () => DUMMY_HASH;
 
-// The secret is generated once and kept next to the database, readable by the owner only, so
-// tokens stay valid across restarts without any configuration.
-export function loadOrCreateSecret(dataDir) {
-  const file = path.join(dataDir, SECRET_FILE);
-  fs.mkdirSync(dataDir, { recursive: true });
-  try {
-    const fd = fs.openSync(file, 'wx', 0o600); // 'wx': never overwrite an existing secret
-    fs.writeSync(fd, randomBytes(48).toString('base64url'));
-    fs.closeSync(fd);
-  } catch (e) {
-    if (e.code !== 'EEXIST') throw e;
+// Secrets shorter than this are refused: HS256 with a short key can be brute-forced offline from
+// any token.
+export const MIN_SECRET_BYTES = 32;
+
+export function checkSecret(secret, source = 'the JWT secret') {
+  if (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
+    throw new Error(`${source} must be at least ${MIN_SECRET_BYTES} bytes long`);
   }
-  fs.chmodSync(file, 0o600);
-  const secret = fs.readFileSync(file, 'utf8').trim();
-  if (secret.length < 32) throw new Error(`JWT secret in ${file} is too short`);
   return secret;
 }
 
@@ -46,8 +36,10 @@ export function secretKey(secret) {
   return createSecretKey(Buffer.from(secret, 'utf8'));
 }
 
+// `tv` is the user's token version when the token was made; a password change bumps the stored
+// version, and authenticate() then refuses every older token.
 export function signToken(secret, ttlSeconds, user, configIds) {
-  return jwt.sign({ sub: user.id, email: user.email, configIds }, secret, {
+  return jwt.sign({ sub: user.id, email: user.email, configIds, tv: user.tokenVersion ?? 0 }, secret, {
     algorithm: 'HS256',
     expiresIn: ttlSeconds,
   });
@@ -76,45 +68,82 @@ export function bearerToken(req) {
   return m[1];
 }
 
-// Fixed-window failure counter per key. Bounded: at most `maxKeys` keys; expired ones are
-// dropped first, then the oldest, so a flood of distinct emails cannot grow memory.
-export class RateLimiter {
-  constructor({ windowMs, max, maxKeys = 10000, now = Date.now }) {
-    Object.assign(this, { windowMs, max, maxKeys, now });
-    this.entries = new Map();
+// bcrypt uses only the first 72 bytes of a password, so two passwords that differ only after
+// byte 72 would both log in. Longer passwords are refused when an account is created or changed,
+// and a login with one is a failure without evaluating it (no stored password can match it).
+export const MAX_PASSWORD_BYTES = 72;
+
+export function passwordTooLong(password) {
+  return Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
+}
+
+export function checkNewPassword(password) {
+  if (typeof password !== 'string' || !password) throw new Error('The password must be a non-empty string');
+  if (passwordTooLong(password)) {
+    throw new Error(`The password is longer than ${MAX_PASSWORD_BYTES} bytes (bcrypt ignores the rest); choose a shorter one`);
   }
-  // Seconds until the key may try again, or 0 if it may try now.
-  retryAfter(key) {
-    const e = this.entries.get(key);
-    if (!e) return 0;
-    const t = this.now();
-    if (t >= e.resetAt) {
-      this.entries.delete(key);
-      return 0;
-    }
-    return e.count >= this.max ? Math.ceil((e.resetAt - t) / 1000) : 0;
+  return password;
+}
+
+// The login limiter's policy. Its counters live in the database (store.loginLimit runs decide()
+// atomically), so every process shares them and a restart does not reset them. An attempt is
+// counted *before* the password is evaluated (pessimistically, as a failure) and refunded on
+// success, so concurrent guesses cannot all pass a check made before any of them counted.
+//
+//  - per account+address: `maxPerEmail` attempts go through freely; from then on each further
+//    attempt must wait baseDelayMs, doubling per failure up to maxDelayMs. The attacker is slowed
+//    exponentially; the real user on another address is not affected at all. Forgotten windowMs
+//    after the last failure, or at a successful login.
+//  - per address, across accounts: at most `maxPerIp` failed attempts per windowMs.
+export const LOGIN_LIMIT_DEFAULTS = Object.freeze({
+  windowMs: 15 * 60 * 1000,
+  maxPerEmail: 5,
+  maxPerIp: 100,
+  baseDelayMs: 1000,
+  maxDelayMs: 15 * 60 * 1000,
+});
+
+export class LoginLimiter {
+  constructor(store, policy = {}) {
+    this.store = store;
+    this.policy = { ...LOGIN_LIMIT_DEFAULTS, ...policy };
   }
-  fail(key) {
-    const t = this.now();
-    let e = this.entries.get(key);
-    if (!e || t >= e.resetAt) {
-      e = { count: 0, resetAt: t + this.windowMs };
-      this.entries.delete(key);
-      this.entries.set(key, e);
-      this.#prune(t);
-    }
-    e.count += 1;
+
+  static keys(email, address) {
+    return { pair: `pair:${address}|${email}`, address: `addr:${address}` };
   }
-  reset(key) {
-    this.entries.delete(key);
+
+  // Resolves {allowed: true} (the attempt is counted) or {allowed: false, retryAfterSeconds}.
+  async reserve(email, address, now = Date.now()) {
+    const p = this.policy;
+    const k = LoginLimiter.keys(email, address);
+    return this.store.loginLimit([k.pair, k.address], now, (rows) => {
+      let pair = rows.get(k.pair);
+      let addr = rows.get(k.address);
+      if (pair && now - pair.lastAt > p.windowMs && pair.blockedUntil <= now) pair = null;
+      if (addr && now - addr.firstAt > p.windowMs) addr = null;
+      const waits = [];
+      if (pair && pair.blockedUntil > now) waits.push(pair.blockedUntil - now);
+      if (addr && addr.count >= p.maxPerIp) waits.push(addr.firstAt + p.windowMs - now);
+      if (waits.length) {
+        return { updates: new Map(), result: { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...waits) / 1000)) } };
+      }
+      const count = (pair?.count ?? 0) + 1;
+      const delay = count >= p.maxPerEmail ? Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.min(30, count - p.maxPerEmail)) : 0;
+      const nextPair = { count, firstAt: pair?.firstAt ?? now, lastAt: now, blockedUntil: delay ? now + delay : 0 };
+      const nextAddr = { count: (addr?.count ?? 0) + 1, firstAt: addr?.firstAt ?? now, lastAt: now, blockedUntil: 0 };
+      return { updates: new Map([[k.pair, nextPair], [k.address, nextAddr]]), result: { allowed: true } };
+    });
   }
-  #prune(t) {
-    if (this.entries.size <= this.maxKeys) return;
-    for (const [k, e] of this.entries) if (t >= e.resetAt) this.entries.delete(k);
-    // Map iterates in insertion order: the first keys are the oldest windows.
-    for (const k of this.entries.keys()) {
-      if (this.entries.size <= this.maxKeys) break;
-      this.entries.delete(k);
-    }
+
+  // A successful login: the account+address counter is cleared, the address's attempt refunded.
+  async succeeded(email, address, now = Date.now()) {
+    const k = LoginLimiter.keys(email, address);
+    await this.store.loginLimit([k.pair, k.address], now, (rows) => {
+      const addr = rows.get(k.address);
+      const updates = new Map([[k.pair, null]]);
+      if (addr) updates.set(k.address, addr.count > 1 ? { ...addr, count: addr.count - 1 } : null);
+      return { updates, result: undefined };
+    });
   }
 }

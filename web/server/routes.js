@@ -1,8 +1,10 @@
-// The API of docs/protocol.md with its extensions. Each handler gets (req, res, query) and the
-// shared context built by app.js; errors are thrown as HttpError and turned into JSON there.
-import { HttpError, readJsonObject, sendJson } from './http.js';
-import { Store } from './db.js';
-import { bearerToken, dummyHash, signToken, verifyPassword, verifyToken } from './auth.js';
+// The sync API with our extensions (see docs/protocol.md), plus the operations endpoints. Each
+// handler gets (req, res, query) and the shared context built by app.js; errors are thrown as
+// HttpError and turned into JSON there.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { HttpError, TooManyEntriesError, readJsonBatch, readJsonObject, sendJson } from './http.js';
+import { normaliseEmail } from './db.js';
+import { bearerToken, dummyHash, passwordTooLong, signToken, verifyPassword, verifyToken } from './auth.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 
 export const DEFAULT_PULL_LIMIT = 100;
@@ -11,6 +13,13 @@ export const MAX_PULL_LIMIT = 1000;
 // since the position, up to this bound (X-Next-Cursor then says there is more).
 export const DEFAULT_AUDIT_PULL_LIMIT = 100000;
 const LOGIN_BODY_LIMIT = 64 * 1024;
+// Default cap on entries per push: the package sends at most 500 per request; 2,000 leaves room for
+// other clients while bounding the work, the memory and the one synchronous step (the SQLite
+// commit) of a single request.
+export const DEFAULT_MAX_ENTRIES_PER_PUSH = 2000;
+// Per-entry work yields to the event loop after this much time, so one big push cannot stall
+// other requests (health checks, pulls) for longer than about this.
+const SLICE_MS = 10;
 
 // Fixed pieces of the pull responses, which are assembled from the stored bytes.
 const EVENTS_OPEN = Buffer.from('{"events":[');
@@ -73,24 +82,26 @@ function pageCursors(since, { rows, more, maxSeq }) {
 
 // --- the routes --------------------------------------------------------------------------------
 export function createRoutes(ctx) {
-  const { store, limiters, logger } = ctx;
+  const { logger, metrics } = ctx;
 
   // Token -> {userId, email, configIds}. The configIds are the token's, narrowed to what the user
-  // may still use, so removing a user or a grant takes effect before the token expires.
-  function authenticate(req) {
+  // may still use, so removing a user or a grant takes effect before the token expires; a token
+  // made before the user's last password change (older token version) is refused.
+  async function authenticate(req) {
     const payload = verifyToken(ctx.jwtSecret, bearerToken(req));
-    const user = store.getUserById(payload.sub);
+    const user = await ctx.store.getUserById(payload.sub);
     if (!user) throw new HttpError(401, 'Invalid token');
+    if ((payload.tv ?? 0) !== user.tokenVersion) throw new HttpError(401, 'Token revoked (the password was changed); log in again');
     const configIds = payload.configIds.filter((c) => user.configIds.includes(c));
     return { userId: user.id, email: user.email, configIds, exp: payload.exp };
   }
 
-  // Unknown configId -> 400 (docs/protocol.md, 'Error shapes'); known but not granted -> 403.
-  function tenantFor(auth, raw) {
+  // Unknown and not granted answer the same 403, so a token cannot be used to find out which
+  // tenants exist. A granted configId whose tenant was removed is the same answer too.
+  async function tenantFor(auth, raw) {
     const configId = raw === undefined || raw === null || raw === '' ? 'default' : raw;
     if (typeof configId !== 'string') throw new HttpError(400, 'configId must be a string');
-    if (!store.hasTenant(configId)) throw new HttpError(400, `Unknown configId: ${configId}`);
-    if (!auth.configIds.includes(configId)) {
+    if (!auth.configIds.includes(configId) || !(await ctx.store.hasTenant(configId))) {
       throw new HttpError(403, `This account may not access configId: ${configId}`);
     }
     return configId;
@@ -104,31 +115,37 @@ export function createRoutes(ctx) {
         body: { error: 'email and password are required', message: 'email and password are required' },
       });
     }
-    const emailKey = Store.normaliseEmail(email);
-    const ipKey = req.socket.remoteAddress || 'unknown';
-    const wait = Math.max(limiters.email.retryAfter(emailKey), limiters.ip.retryAfter(ipKey));
-    if (wait > 0) {
+    const emailKey = normaliseEmail(email);
+    const address = ctx.clientAddress(req);
+    // Counted before the password is evaluated (see LoginLimiter).
+    const gate = await ctx.loginLimiter.reserve(emailKey, address);
+    if (!gate.allowed) {
+      const wait = gate.retryAfterSeconds;
       const message = `Too many failed login attempts; try again in ${wait} s`;
-      logger.warn('login rate-limited');
+      metrics.loginLimited.inc();
+      logger.warn('login rate-limited', { address });
       throw new HttpError(429, message, { headers: { 'Retry-After': String(wait) }, body: { error: message, message } });
     }
-    const user = store.getUserByEmail(emailKey);
-    const ok = await verifyPassword(password, user ? user.passwordHash : dummyHash());
+    const user = await ctx.store.getUserByEmail(emailKey);
+    let ok = false;
+    if (!passwordTooLong(password)) {
+      metrics.passwordChecks.inc();
+      ok = await verifyPassword(password, user ? user.passwordHash : dummyHash());
+    }
     if (!user || !ok) {
-      limiters.email.fail(emailKey);
-      limiters.ip.fail(ipKey);
-      logger.info('login failed');
+      logger.info('login failed', { address });
       throw new HttpError(401, 'Invalid email or password', { body: { message: 'Invalid email or password' } });
     }
-    limiters.email.reset(emailKey);
-    const configIds = user.configIds.filter((c) => store.hasTenant(c));
+    await ctx.loginLimiter.succeeded(emailKey, address);
+    const configIds = [];
+    for (const c of user.configIds) if (await ctx.store.hasTenant(c)) configIds.push(c);
     const token = signToken(ctx.jwtSecret, ctx.tokenTtlSeconds, user, configIds);
-    logger.info(`login ok userId=${user.id}`);
+    logger.info('login ok', { userId: user.id, address });
     sendJson(res, 200, { token, userId: user.id });
   }
 
   async function checkToken(req, res) {
-    const auth = authenticate(req);
+    const auth = await authenticate(req);
     sendJson(res, 200, {
       status: 'success',
       valid: true,
@@ -143,9 +160,19 @@ export function createRoutes(ctx) {
   // one transaction. Validation runs before the transaction because the package's validator may
   // be async (wasm) and better-sqlite3 transactions are synchronous.
   async function pushEntries(req, res, { field, logName, getValidate, normalise }) {
-    const auth = authenticate(req);
-    const body = await readJsonObject(req, ctx.bodyLimit);
-    const configId = tenantFor(auth, body.configId);
+    const timer = metrics.push.startTimer({ log: logName });
+    const auth = await authenticate(req);
+    // The shape and the size are checked before any per-entry work or allocation (readJsonBatch
+    // counts the entries while scanning, without building them).
+    let body;
+    try {
+      body = await readJsonBatch(req, ctx.bodyLimit, field, ctx.maxEntriesPerPush);
+    } catch (e) {
+      if (!(e instanceof TooManyEntriesError)) throw e;
+      const message = `Too many entries in one push: more than ${ctx.maxEntriesPerPush} (the limit is ${ctx.maxEntriesPerPush} per request); send them in smaller batches`;
+      throw new HttpError(413, message, { body: { error: message, limit: ctx.maxEntriesPerPush } });
+    }
+    const configId = await tenantFor(auth, body.configId);
     const entries = body[field];
     if (!Array.isArray(entries)) throw new HttpError(400, `'${field}' must be an array`);
     const validate = await getValidate();
@@ -153,7 +180,12 @@ export function createRoutes(ctx) {
     const results = new Array(entries.length);
     const items = [];
     const itemIndex = [];
+    let sliceStart = performance.now();
     for (let i = 0; i < entries.length; i++) {
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await nextTurn();
+        sliceStart = performance.now();
+      }
       const raw = entries[i];
       const guid = raw && typeof raw === 'object' && typeof raw.guid === 'string' ? raw.guid : null;
       let verdict = validate(raw);
@@ -182,20 +214,24 @@ export function createRoutes(ctx) {
       });
       itemIndex.push(i);
     }
-    // Logged before the transaction: the crash test uses this line to kill the server mid-write.
-    logger.info(`push ${logName} configId=${configId} storing=${items.length}`);
-    const outcomes = items.length ? await store.append(logName, configId, items) : [];
+    // Logged before the transaction: the crash tests use this line to kill the server mid-write.
+    logger.info('push storing', { log: logName, configId, storing: items.length });
+    const outcomes = items.length ? await ctx.store.append(logName, configId, items, auth.userId) : [];
+    let stored = 0;
     outcomes.forEach((outcome, k) => {
       const guid = items[k].guid;
+      if (outcome === 'stored') stored++;
       results[itemIndex[k]] =
-        outcome === 'accepted'
+        outcome !== 'conflict'
           ? guid
           : { guid, code: 'CONFLICT', message: `A different ${logName === 'events' ? 'event' : 'audit log entry'} with guid ${guid} is already stored` };
     });
+    metrics.stored.inc({ log: logName }, stored);
     const accepted = results.filter((r) => typeof r === 'string');
     const rejected = results.filter((r) => typeof r !== 'string');
-    logger.info(`push ${logName} configId=${configId} accepted=${accepted.length} rejected=${rejected.length}`);
+    logger.info('push done', { log: logName, configId, userId: auth.userId, accepted: accepted.length, rejected: rejected.length, stored });
     sendJson(res, 200, { status: 'success', accepted, rejected });
+    timer();
   }
 
   async function pushEvents(req, res) {
@@ -233,17 +269,20 @@ export function createRoutes(ctx) {
     });
   }
 
-  function readPage(req, query, logName, defaultLimit, maxLimit) {
-    const auth = authenticate(req);
-    const configId = tenantFor(auth, query.get('configId'));
+  async function readPage(req, query, logName, defaultLimit, maxLimit) {
+    const auth = await authenticate(req);
+    const configId = await tenantFor(auth, query.get('configId'));
     const since = parseSince(query.get('since'));
     const limit = parseLimit(query.get('limit'), defaultLimit, maxLimit);
-    const page = store.page(logName, configId, { ...since, limit });
+    const page = await ctx.store.page(logName, configId, { ...since, limit });
     return { page, ...pageCursors(since, page) };
   }
 
+  // `remaining` (our extension): how many entries the same `since` would still deliver after this
+  // page, so a client can show progress (see docs/protocol.md).
   async function pullEvents(req, res, query) {
-    const { page, cursor, nextCursor } = readPage(req, query, 'events', DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
+    const timer = metrics.pull.startTimer({ log: 'events' });
+    const { page, cursor, nextCursor } = await readPage(req, query, 'events', DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
     // Bodies are stored as canonical JSON objects; splice syncLevel in rather than parse and
     // re-serialise every event, and join the stored bytes as they are (pull is the hot path).
     const parts = [EVENTS_OPEN];
@@ -251,20 +290,56 @@ export function createRoutes(ctx) {
       if (i) parts.push(COMMA);
       parts.push(r.body.subarray(0, r.body.length - 1), SYNC_LEVEL_REMOTE_CLOSE);
     });
-    // `remaining`: events after this page (the client's download progress total).
-    parts.push(Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`));
-    sendJson(res, 200, Buffer.concat(parts), { 'X-Cursor': cursor, ...(nextCursor ? { 'X-Next-Cursor': nextCursor } : {}) });
+    parts.push(
+      Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`),
+    );
+    sendJson(res, 200, Buffer.concat(parts), {
+      'X-Cursor': cursor,
+      'X-Remaining': String(page.remaining),
+      ...(nextCursor ? { 'X-Next-Cursor': nextCursor } : {}),
+    });
+    timer();
   }
 
   async function pullAuditLogs(req, res, query) {
-    const { page, cursor, nextCursor } = readPage(req, query, 'audit', DEFAULT_AUDIT_PULL_LIMIT, DEFAULT_AUDIT_PULL_LIMIT);
+    const timer = metrics.pull.startTimer({ log: 'audit' });
+    const { page, cursor, nextCursor } = await readPage(req, query, 'audit', DEFAULT_AUDIT_PULL_LIMIT, DEFAULT_AUDIT_PULL_LIMIT);
     const parts = [OPEN_BRACKET];
     page.rows.forEach((r, i) => (i ? parts.push(COMMA, r.body) : parts.push(r.body)));
     parts.push(CLOSE_BRACKET);
     sendJson(res, 200, Buffer.concat(parts), {
       'X-Cursor': cursor,
+      'X-Remaining': String(page.remaining),
       ...(nextCursor ? { 'X-Next-Cursor': nextCursor } : {}),
     });
+    timer();
+  }
+
+  // --- operations --------------------------------------------------------------------------------
+  // Liveness: the process answers. Never touches the database, so it stays fast under load.
+  async function healthz(req, res) {
+    sendJson(res, 200, { status: 'ok' });
+  }
+
+  // Readiness: the database answers, and the process is not shutting down.
+  async function readyz(req, res) {
+    if (ctx.stopping) throw new HttpError(503, 'Shutting down');
+    try {
+      await Promise.race([
+        ctx.store.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+      ]);
+    } catch (e) {
+      logger.warn('readiness check failed', { error: e.message });
+      throw new HttpError(503, 'Database unavailable');
+    }
+    sendJson(res, 200, { status: 'ready', database: ctx.store.kind });
+  }
+
+  async function metricsText(req, res) {
+    const text = await metrics.register.metrics();
+    res.writeHead(200, { 'Content-Type': metrics.register.contentType, 'Cache-Control': 'no-store' });
+    res.end(text);
   }
 
   // path -> method -> handler
@@ -275,5 +350,8 @@ export function createRoutes(ctx) {
     ['/api/sync/pull', { GET: pullEvents }],
     ['/api/sync/push/audit-logs', { POST: pushAuditLogs }],
     ['/api/sync/pull/audit-logs', { GET: pullAuditLogs }],
+    ['/healthz', { GET: healthz }],
+    ['/readyz', { GET: readyz }],
+    ['/metrics', { GET: metricsText }],
   ]);
 }

@@ -1,12 +1,12 @@
 // syncManager.startAutoSync / stopAutoSync. The scheduling rules with Node's fake timers (the
 // sync itself replaced by a controllable stand-in), then end to end with real timers against
 // the reference server.
-import { test, before, after, mock } from 'node:test';
+import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AutoSync } from '../../js/auto-sync.js';
 import { open } from '../../js/index.js';
-import { login, startReferenceServer } from './helpers/env.mjs';
+import { useLoggedInServer } from './helpers/env.mjs';
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));  // setImmediate is not faked
 
@@ -165,18 +165,10 @@ test('bad startAutoSync options are INVALID_ARGUMENT', () => {
   }
 });
 
-let server;
-let token;
-before(async () => {
-  server = await startReferenceServer();
-  token = await login(server.url);
-});
-after(async () => {
-  await server?.close();
-});
+const ctx = useLoggedInServer();
 
 test('real timers: a local write is pushed by itself; close() stops automatic sync', async () => {
-  const store = await open({ name: 'auto-real', storage: 'memory', userId: 'u1', syncServerUrl: server.url, authToken: token });
+  const store = await open({ name: 'auto-real', storage: 'memory', userId: 'u1', syncServerUrl: ctx.server.url, authToken: ctx.token });
   const { syncManager } = store;
   let syncs = 0;
   const original = syncManager.sync.bind(syncManager);

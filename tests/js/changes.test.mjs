@@ -1,23 +1,15 @@
 // store.onChange, store.watch and paged reads (getAllEntities/searchEntities with {limit, offset,
 // sort}), locally and across a real sync with the reference server.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DataCollectError, open } from '../../js/index.js';
-import { form, login, startReferenceServer } from './helpers/env.mjs';
+import { form, useLoggedInServer } from './helpers/env.mjs';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const names = (page) => page.items.map((p) => p.modified.name);
 
-let server;
-let token;
-before(async () => {
-  server = await startReferenceServer();
-  token = await login(server.url);
-});
-after(async () => {
-  await server?.close();
-});
+const ctx = useLoggedInServer();
 
 async function people(store, list) {
   for (const [name, age] of list) {
@@ -135,8 +127,8 @@ test('watch: current results at once, again only for changes that can affect the
 });
 
 test('across a sync: one "sync" change set per pulled page, a "rebuild" set when an older event arrives, watches follow', async () => {
-  const a = await open({ name: 'changes-a', storage: 'memory', syncServerUrl: server.url, authToken: token });
-  const b = await open({ name: 'changes-b', storage: 'memory', syncServerUrl: server.url, authToken: token,
+  const a = await open({ name: 'changes-a', storage: 'memory', syncServerUrl: ctx.server.url, authToken: ctx.token });
+  const b = await open({ name: 'changes-b', storage: 'memory', syncServerUrl: ctx.server.url, authToken: ctx.token,
     sync: { pullLimit: 10 } });
   try {
     const tag = randomUUID().slice(0, 8);

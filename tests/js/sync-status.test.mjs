@@ -1,28 +1,20 @@
 // syncManager.status / onStatusChange, the persisted lastSyncedAt, and pull progress with a total
 // (the server's `remaining` field), against the reference server on 127.0.0.1.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { open } from '../../js/index.js';
-import { form, login, startReferenceServer, tempDir } from './helpers/env.mjs';
+import { form, useLoggedInServer, tempDir } from './helpers/env.mjs';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-let server;
-let token;
-before(async () => {
-  server = await startReferenceServer();
-  token = await login(server.url);
-});
-after(async () => {
-  await server?.close();
-});
+const ctx = useLoggedInServer();
 
 test('status: unsynced follows local writes; a sync goes pushing -> pulling -> idle; lastSyncedAt survives a reopen', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    let store = await open({ name: 'status', storage: { directory: dir }, userId: 'u1', syncServerUrl: server.url, authToken: token });
+    let store = await open({ name: 'status', storage: { directory: dir }, userId: 'u1', syncServerUrl: ctx.server.url, authToken: ctx.token });
     const { syncManager } = store;
     assert.deepEqual(syncManager.status, { state: 'idle', unsynced: 0, lastSyncedAt: null, lastError: null, progress: null });
     const seen = [];
@@ -48,7 +40,7 @@ test('status: unsynced follows local writes; a sync goes pushing -> pulling -> i
     stop();
     await store.close();
 
-    store = await open({ name: 'status', storage: { directory: dir }, userId: 'u1', syncServerUrl: server.url, authToken: token });
+    store = await open({ name: 'status', storage: { directory: dir }, userId: 'u1', syncServerUrl: ctx.server.url, authToken: ctx.token });
     assert.equal(store.syncManager.status.lastSyncedAt, done.lastSyncedAt, 'persisted with the store');
     await store.close();
   } finally {
@@ -57,8 +49,8 @@ test('status: unsynced follows local writes; a sync goes pushing -> pulling -> i
 });
 
 test('pull progress has a total from the server\'s `remaining`', async () => {
-  const writer = await open({ name: 'progress-w', storage: 'memory', syncServerUrl: server.url, authToken: token });
-  const reader = await open({ name: 'progress-r', storage: 'memory', syncServerUrl: server.url, authToken: token });
+  const writer = await open({ name: 'progress-w', storage: 'memory', syncServerUrl: ctx.server.url, authToken: ctx.token });
+  const reader = await open({ name: 'progress-r', storage: 'memory', syncServerUrl: ctx.server.url, authToken: ctx.token });
   try {
     await reader.syncManager.sync();  // everything so far
     for (let i = 0; i < 25; i++) await writer.eventApplierService.submitForm(form('create-individual', randomUUID(), { name: `P${i}` }));
@@ -87,8 +79,8 @@ test('a network failure is state "offline"; a refused token is state "error"; bo
     });
   });
   const offline = await open({ name: 'status-offline', storage: 'memory', userId: 'u1', syncServerUrl: `http://127.0.0.1:${closedPort}`,
-    authToken: token, sync: { maxAttempts: 1 } });
-  const refused = await open({ name: 'status-refused', storage: 'memory', syncServerUrl: server.url, authToken: 'not-a-token' });
+    authToken: ctx.token, sync: { maxAttempts: 1 } });
+  const refused = await open({ name: 'status-refused', storage: 'memory', syncServerUrl: ctx.server.url, authToken: 'not-a-token' });
   try {
     await offline.entityDataManager.submitForm({ type: 'create-individual', entityGuid: randomUUID(), data: { name: 'A' } });
     await assert.rejects(offline.syncManager.sync(), (e) => e.code === 'NETWORK');

@@ -1,5 +1,6 @@
 // Shared test helpers: temp folders, forms, the reference sync server on 127.0.0.1.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { before, after } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -56,4 +57,18 @@ export async function login(url, { email, password } = DEMO_USER) {
   });
   if (!res.ok) throw new Error(`login failed: ${res.status}`);
   return (await res.json()).token;
+}
+
+// A reference server started before the file's tests, with the demo account logged in, and
+// stopped after them. Read `.server` and `.token` inside tests (they are set by then).
+export function useLoggedInServer(options) {
+  const ctx = { server: null, token: null };
+  before(async () => {
+    ctx.server = await startReferenceServer(options);
+    ctx.token = await login(ctx.server.url);
+  });
+  after(async () => {
+    await ctx.server?.close();
+  });
+  return ctx;
 }

@@ -679,10 +679,24 @@ bool scopedReplay(Transaction& tx, Store& store, const Appliers& appliers, const
   for (const Event* e : sortedIncoming) scope.insert(e->entityGuid);
   constexpr int kMaxWidenings = 16;
   for (int attempt = 0; attempt < kMaxWidenings; ++attempt) {
+    // Closed over what the stored events touched or read before: an entity one of them created
+    // may not be created any more.
     std::set<EventKey> keys;
-    for (const auto& c : scope) {
+    std::vector<std::string> pending(scope.begin(), scope.end());
+    while (!pending.empty()) {
+      std::string c = std::move(pending.back());
+      pending.pop_back();
       if (store.everFlagged(c)) return false;
-      if (const auto* refs = store.eventsReferencing(c)) keys.insert(refs->begin(), refs->end());
+      const auto* refs = store.eventsReferencing(c);
+      if (!refs) continue;
+      for (const auto& k : *refs) {
+        if (!keys.insert(k).second) continue;
+        const Event& ev = store.events()[store.eventsByKey().at(k)];
+        if (scope.insert(ev.entityGuid).second) pending.push_back(ev.entityGuid);
+        if (const auto* more = store.refsOfEvent(ev.guid))
+          for (const auto& g : *more)
+            if (scope.insert(g).second) pending.push_back(g);
+      }
     }
     if (keys.size() >= store.events().size()) return false;  // everything: the full replay is the same work
     std::vector<ReplayItem> items = mergeItems(store, {keys.begin(), keys.end()}, sortedIncoming);

@@ -94,6 +94,10 @@ const std::set<EventKey>* Store::eventsReferencing(const std::string& entityGuid
   auto it = impl_->st.refsByEntity.find(entityGuid);
   return it == impl_->st.refsByEntity.end() ? nullptr : &it->second;
 }
+const std::vector<std::string>* Store::refsOfEvent(const std::string& eventGuid) const {
+  auto it = impl_->st.refsOfEvent.find(eventGuid);
+  return it == impl_->st.refsOfEvent.end() ? nullptr : &it->second;
+}
 bool Store::hasEventsLackingRefs() const { return !impl_->st.eventsLackingRefs.empty(); }
 bool Store::eventLacksRefs(const std::string& eventGuid) const { return impl_->st.eventsLackingRefs.count(eventGuid) > 0; }
 bool Store::everFlagged(const std::string& entityGuid) const { return impl_->st.everFlagged.count(entityGuid) > 0; }

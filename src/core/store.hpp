@@ -70,6 +70,7 @@ class Store {
   // whether the
   // entity was ever in a duplicate pair; the data entities had before their current data.
   const std::set<EventKey>* eventsReferencing(const std::string& entityGuid) const;
+  const std::vector<std::string>* refsOfEvent(const std::string& eventGuid) const;  // besides its own entity
   bool hasEventsLackingRefs() const;
   bool eventLacksRefs(const std::string& eventGuid) const;
   bool everFlagged(const std::string& entityGuid) const;

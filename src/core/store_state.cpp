@@ -47,6 +47,7 @@ void StoreState::apply(Record&& d) {
   }
   if (d.clearEvents) {
     refsByEntity.clear();
+    refsOfEvent.clear();
     eventsLackingRefs.clear();
   }
   if (d.clearEntities) {
@@ -86,7 +87,10 @@ void StoreState::apply(Record&& d) {
     if (it == eventIndex.end()) continue;
     eventsLackingRefs.erase(g);
     EventKey k = keyOf(events[it->second]);
-    for (const auto& entity : l) refsByEntity[entity].insert(k);
+    auto& known = refsOfEvent[g];
+    for (const auto& entity : l) {
+      if (refsByEntity[entity].insert(k).second && entity != events[it->second].entityGuid) known.push_back(entity);
+    }
   }
   for (auto& a : d.audit) {
     if (!auditGuids.insert(a.guid).second) continue;

@@ -41,6 +41,7 @@ struct StoreState {
   // entity; whether every stored event has its refs (false after version 1 records: then late
   // events take the full replay); entities ever in a duplicate pair; past data signatures.
   std::unordered_map<std::string, std::set<EventKey>> refsByEntity;
+  std::unordered_map<std::string, std::vector<std::string>> refsOfEvent;  // the same, by event guid (its own entity implied)
   std::unordered_set<std::string> eventsLackingRefs;  // stored by version 1 records
   std::unordered_set<std::string> everFlagged;
   DuplicateIndex pastData;  // keyed "<guid>\x1f<n>": every data an entity had before its current one

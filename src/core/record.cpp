@@ -74,7 +74,7 @@ Record& Record::operator=(Record&&) noexcept = default;
 bool Record::empty() const {
   return !clearEvents && !clearEntities && events.empty() && syncedGuids.empty() && audit.empty() && deletes.empty() &&
          puts.empty() && dupRemove.empty() && dupAdd.empty() && state.empty() && rejected.empty() &&
-         unrejected.empty() && entitiesSynced.empty() && refs.empty();
+         unrejected.empty() && entitiesSynced.empty() && refs.empty() && everFlagged.empty() && pastData.empty();
 }
 
 // Hot parts (events, audit entries, entity puts) are written straight into the record, each
@@ -154,6 +154,8 @@ std::string Record::encode() {
   if (!unrejected.empty()) j["unrejected"] = unrejected;
   if (!entitiesSynced.empty()) j["entitiesSynced"] = entitiesSynced;
   for (const auto& [guid, list] : refs) j["refs"][guid] = list;
+  if (!everFlagged.empty()) j["everFlagged"] = everFlagged;
+  for (const auto& [guid, data] : pastData) j["pastData"].push_back({guid, data});
   if (!j.empty()) {
     std::string rest = j.dump();
     out += ',';
@@ -235,6 +237,8 @@ Record Record::decode(Json&& j) {
   }
   d.unrejected = list("unrejected").get<std::vector<std::string>>();
   d.entitiesSynced = list("entitiesSynced").get<std::vector<std::string>>();
+  d.everFlagged = list("everFlagged").get<std::vector<std::string>>();
+  for (auto& pr : list("pastData")) d.pastData.emplace_back(pr.at(0).get<std::string>(), std::move(pr.at(1)));
   if (auto r = j.find("refs"); r != j.end()) {
     for (auto& [guid, l] : r->items()) d.refs.emplace_back(guid, l.get<std::vector<std::string>>());
   }

@@ -55,6 +55,9 @@ struct Record {
   // Entities each event touched or read when it was applied (event guid -> entity guids): the
   // per-entity event index scoped replay uses (docs/convergence.md, 'Scoped replay'). Only grows.
   std::vector<std::pair<std::string, std::vector<std::string>>> refs;
+  // Only in snapshots: what scoped replay knows of the past (docs/storage.md, 'Snapshots').
+  std::vector<std::string> everFlagged;                  // entities that were ever in a duplicate pair
+  std::vector<std::pair<std::string, Json>> pastData;    // (entity guid, data it had before)
 
   bool empty() const;
 

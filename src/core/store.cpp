@@ -1,7 +1,9 @@
 #include "core/store.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
+#include "core/snapshot.hpp"
 #include "core/store_impl.hpp"
 
 namespace dc {
@@ -22,11 +24,82 @@ void Store::Impl::commit(Record&& d) {
   }
   journal.append(payload);
   st.apply(std::move(d));
+  journalBytesSinceSnapshot += payload.size();
   if (observer && (notice.cleared || !notice.entityGuids.empty() || !notice.eventGuids.empty())) observer(notice);
+  // A snapshot once the journal since the last one is as large as it: open then reads at most
+  // about twice the state, and snapshot writes stay proportional to what was written.
+  if (snapshotMinBytes && !journal.batching() &&
+      journalBytesSinceSnapshot >= std::max(snapshotMinBytes, lastSnapshotBytes)) {
+    try {
+      snapshotNow();
+    } catch (const std::exception&) {
+      journalBytesSinceSnapshot = 0;  // committed anyway; the journal still has it. Try again later.
+    }
+  }
 }
 
+// Newest valid snapshot, then the journal from the segment it names (docs/storage.md, 'Replay').
 void Store::Impl::replay() {
-  journal.replay(1, [this](std::string_view payload) { st.apply(Record::decode(Json::parse(payload))); });
+  Storage& storage = journal.storage();
+  std::vector<uint32_t> manifests;
+  for (const auto& name : storage.list())
+    if (auto n = snapshot::manifestSegment(name)) manifests.push_back(*n);
+  std::sort(manifests.rbegin(), manifests.rend());
+  uint32_t from = 1;
+  for (uint32_t m : manifests) {
+    std::string why;
+    if (snapshot::load(storage, snapshot::manifestName(m), st, why)) {
+      from = m;
+      snapshotSegment = m;
+      break;
+    }
+  }
+  std::vector<uint32_t> segments = journal.segments(from);
+  if (from == 1 && (segments.empty() ? !manifests.empty() : segments.front() != 1)) {
+    throw storageError("the store is damaged: journal segment " + journal::segmentName(1) +
+                       " is missing and no readable snapshot replaces it");
+  }
+  journal.replay(from, [this](std::string_view payload) {
+    Record r = Record::decode(Json::parse(payload));
+    journalBytesSinceSnapshot += payload.size();
+    st.apply(std::move(r));
+  });
+  if (snapshotSegment) {
+    for (const auto& name : storage.list())
+      if (auto n = snapshot::manifestSegment(name); n && *n == snapshotSegment) lastSnapshotBytes = storage.read(name)->size();
+  }
+  // Left over from a crash: segments a snapshot made redundant, snapshots that were never finished.
+  dropBefore(from);
+}
+
+size_t Store::Impl::snapshotNow() {
+  if (journal.batching() || journal.broken()) return 0;
+  uint32_t segment = journal.startNewSegment();
+  if (segment == snapshotSegment || segment == 1) return 0;  // nothing written (since the last one)
+  size_t bytes = snapshot::write(journal.storage(), st, segment);
+  snapshotSegment = segment;
+  lastSnapshotBytes = bytes;
+  journalBytesSinceSnapshot = 0;
+  // The older segments and snapshot go once the new snapshot is durable.
+  std::weak_ptr<bool> weak = alive;
+  journal.storage().flush([this, weak, segment](std::optional<Error> err) {
+    if (err || !weak.lock()) return;
+    dropBefore(segment);
+  });
+  return bytes;
+}
+
+void Store::Impl::dropBefore(uint32_t segment) noexcept {
+  try {
+    Storage& storage = journal.storage();
+    for (const auto& name : storage.list()) {
+      auto seg = journal::segmentNumber(name);
+      auto snap = snapshot::manifestSegment(name);
+      auto part = snapshot::partSegment(name);
+      if ((seg && *seg < segment) || (snap && *snap != snapshotSegment) || (part && *part != snapshotSegment)) storage.remove(name);
+    }
+  } catch (...) {  // best effort: open removes what is left
+  }
 }
 
 Store::Store() : impl_(std::make_unique<Impl>()) {}
@@ -105,6 +178,8 @@ const DuplicateIndex& Store::pastData() const { return impl_->st.pastData; }
 size_t Store::recoveredTailBytes() const { return impl_->journal.recoveredTailBytes(); }
 
 Storage& Store::storage() { return impl_->journal.storage(); }
+size_t Store::writeSnapshot() { return impl_->snapshotNow(); }
+void Store::setSnapshotMinBytes(size_t bytes) { impl_->snapshotMinBytes = bytes; }
 void Store::setCommitObserver(CommitObserver observer) { impl_->observer = std::move(observer); }
 void Store::flush(FlushCallback done) {
   if (!impl_->journal.batching()) {

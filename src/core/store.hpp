@@ -84,6 +84,13 @@ class Store {
 
   // --- write side: everything goes through a Transaction ---
   Storage& storage();
+  // Writes a snapshot now (docs/storage.md, 'Snapshots'); returns its bytes (0: nothing new, or a
+  // write batch is open). The journal segments before it are removed after the next flush.
+  // Throws Error(STORAGE).
+  size_t writeSnapshot();
+  // Automatic snapshots once the journal since the last one reaches max(bytes, last snapshot's
+  // size); 0 turns them off. Default 4 MiB.
+  void setSnapshotMinBytes(size_t bytes);
   // Group commit: makes every committed transaction durable, then calls done.
   void flush(FlushCallback done);
 

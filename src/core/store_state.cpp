@@ -27,7 +27,8 @@ void StoreState::unindexEntity(const std::string& guid, const Json& modified) {
 void StoreState::rememberData(const std::string& guid, const Json& entityDoc) {
   const Json& data = entity::dataOf(entityDoc);
   if (data.empty()) return;
-  pastData.upsert(guid + '\x1f' + std::to_string(pastSeq++), data);
+  pastData.upsert(guid + '\x1f' + std::to_string(pastDataList.size()), data);
+  pastDataList.emplace_back(guid, data);
 }
 
 void StoreState::apply(Record&& d) {
@@ -57,6 +58,7 @@ void StoreState::apply(Record&& d) {
     dupIndex.clear();
     everFlagged.clear();
     pastData.clear();
+    pastDataList.clear();
   }
   std::unordered_set<std::string_view> refsOf;
   for (const auto& [g, _] : d.refs) refsOf.insert(g);
@@ -91,6 +93,11 @@ void StoreState::apply(Record&& d) {
     for (const auto& entity : l) {
       if (refsByEntity[entity].insert(k).second && entity != events[it->second].entityGuid) known.push_back(entity);
     }
+  }
+  everFlagged.insert(d.everFlagged.begin(), d.everFlagged.end());
+  for (auto& [guid, data] : d.pastData) {
+    pastData.upsert(guid + '\x1f' + std::to_string(pastDataList.size()), data);
+    pastDataList.emplace_back(guid, std::move(data));
   }
   for (auto& a : d.audit) {
     if (!auditGuids.insert(a.guid).second) continue;

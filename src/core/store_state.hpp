@@ -45,7 +45,7 @@ struct StoreState {
   std::unordered_set<std::string> eventsLackingRefs;  // stored by version 1 records
   std::unordered_set<std::string> everFlagged;
   DuplicateIndex pastData;  // keyed "<guid>\x1f<n>": every data an entity had before its current one
-  size_t pastSeq = 0;
+  std::vector<std::pair<std::string, Json>> pastDataList;  // the same, listed, for snapshots
 
   std::map<std::string, Json> state;  // sync state, token, cursors, clock
   std::map<std::string, RejectedEvent> rejected;

@@ -226,3 +226,139 @@ TEST_CASE("a journal mixing version 1 records (no \"v\") and version 2 records o
   // The creation entry's changes, recomputed from the put: data and the other non-bookkeeping fields.
   CHECK(db.store->auditLog()[0].changes == Json{{"guid", "p-a"}, {"type", "individual"}, {"data", {{"name", "A"}}}});
 }
+
+// ----- snapshots (docs/storage.md, 'Snapshots') ------------------------------------------------
+
+namespace {
+// A store with a bit of everything a snapshot must carry: events of every sync level, changed and
+// unchanged entities (initial != modified), a duplicate pair, state and a rejected event.
+void fillForSnapshot(dc::Store& store) {
+  applyUpsert(store, makeEvent("ev-1", ts(1), "p1", {{"name", "Ann"}}));
+  applyUpsert(store, makeEvent("ev-2", ts(2), "p2", {{"name", "Bob"}}));
+  applyUpsert(store, makeEvent("ev-3", ts(3), "p1", {{"name", "Ann B"}}), 2);
+  store.markEventsSynced({"ev-1"}, dc::REMOTE);
+  store.markEntitiesSynced({"p2"});
+  dc::Transaction tx(store);
+  tx.addPotentialDuplicate("p1", "p2");
+  tx.setState("cursor", "c-7");
+  tx.addRejected("ev-bad", dc::RejectedEvent{Json{{"guid", "ev-bad"}}, "INVALID_FORM", "no", "pull"});
+  tx.commit();
+}
+std::map<std::string, std::string> readAll(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& n : dc::openDirectoryStorage(dir)->list()) out[n] = readFile(dir + "/" + n);
+  return out;
+}
+void restore(const std::string& dir, const std::map<std::string, std::string>& files) {
+  for (const auto& n : dc::openDirectoryStorage(dir)->list()) std::remove((dir + "/" + n).c_str());
+  for (const auto& [n, bytes] : files) writeFile(dir + "/" + n, bytes);
+}
+}  // namespace
+
+TEST_CASE("a snapshot replaces the journal before it; open loads it and replays only the tail", "[journal][snapshot]") {
+  TempDir dir;
+  Json expected;
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    fillForSnapshot(*db.store);
+    CHECK(db.store->writeSnapshot() > 0);
+    CHECK(db.store->writeSnapshot() == 0);  // nothing new since
+    applyUpsert(*db.store, makeEvent("ev-4", ts(4), "p4", {{"name", "Cy"}}));  // the tail
+    expected = snapshot(*db.store);
+  }
+  auto files = readAll(dir.path);
+  CHECK_FALSE(files.count(kFirstSegment));  // dropped once the snapshot was durable
+  CHECK(files.count("snapshot-000002.manifest"));
+  CHECK(files.count("journal-000002.log"));
+  Opened db(dc::openDirectoryStorage(dir.path));
+  CHECK(snapshot(*db.store) == expected);
+  CHECK(db.store->state("cursor") == Json("c-7"));
+  CHECK(db.store->findEntity("p1")->initial.is_object());  // changed since confirmed: kept apart
+  CHECK(db.store->findEntity("p2")->initial.is_null());
+  applyUpsert(*db.store, makeEvent("ev-5", ts(5), "p5"));
+  CHECK(db.store->writeSnapshot() > 0);
+  Opened again(dc::openDirectoryStorage(dir.path));
+  CHECK(again.store->events().size() == 5);
+  CHECK_FALSE(readAll(dir.path).count("snapshot-000002.manifest"));
+}
+
+TEST_CASE("a crash at every byte of writing a snapshot leaves the last good state", "[journal][snapshot][crash]") {
+  TempDir dir;
+  Json expected;
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    fillForSnapshot(*db.store);
+    expected = snapshot(*db.store);
+  }
+  const auto before = readAll(dir.path);
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    REQUIRE(db.store->writeSnapshot() > 0);
+  }
+  const auto after = readAll(dir.path);
+  // The snapshot's files in the order they are written: parts, then the manifest.
+  std::vector<std::pair<std::string, std::string>> written;
+  for (const auto& [n, bytes] : after)
+    if (n.find(".part") != std::string::npos) written.emplace_back(n, bytes);
+  for (const auto& [n, bytes] : after)
+    if (n.find(".manifest") != std::string::npos) written.emplace_back(n, bytes);
+  REQUIRE(written.size() >= 2);
+
+  size_t opens = 0;
+  for (size_t f = 0; f < written.size(); ++f) {
+    for (size_t cut = 0; cut <= written[f].second.size(); ++cut) {
+      auto files = before;  // the old journal is still there until the snapshot is durable
+      for (size_t k = 0; k < f; ++k) files[written[k].first] = written[k].second;
+      files[written[f].first] = written[f].second.substr(0, cut);
+      restore(dir.path, files);
+      INFO(written[f].first << " cut to " << cut << " of " << written[f].second.size());
+      Opened db(dc::openDirectoryStorage(dir.path));
+      REQUIRE(snapshot(*db.store) == expected);
+      ++opens;
+    }
+  }
+  CHECK(opens > 100);
+  // Crash after the snapshot, before the old segment was removed: both are there.
+  auto both = before;
+  for (const auto& [n, bytes] : written) both[n] = bytes;
+  restore(dir.path, both);
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    CHECK(snapshot(*db.store) == expected);
+    applyUpsert(*db.store, makeEvent("ev-9", ts(9), "p9"));
+  }
+  CHECK_FALSE(readAll(dir.path).count(kFirstSegment));  // open removed what the snapshot replaces
+  Opened db(dc::openDirectoryStorage(dir.path));
+  CHECK(db.store->events().size() == 4);
+}
+
+TEST_CASE("a damaged snapshot whose journal is gone is STORAGE, not an empty store", "[journal][snapshot]") {
+  TempDir dir;
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    fillForSnapshot(*db.store);
+    REQUIRE(db.store->writeSnapshot() > 0);
+  }
+  auto files = readAll(dir.path);
+  REQUIRE_FALSE(files.count(kFirstSegment));
+  for (auto& [n, bytes] : files)
+    if (n.find(".part") != std::string::npos) bytes[bytes.size() / 2] ^= 0x55;
+  restore(dir.path, files);
+  CHECK(openError(dir.path) == dc::ErrorCode::Storage);
+}
+
+TEST_CASE("automatic snapshots keep open reading about the state, not the whole history", "[journal][snapshot]") {
+  TempDir dir;
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    db.store->setSnapshotMinBytes(2000);
+    for (int i = 0; i < 200; ++i) applyUpsert(*db.store, makeEvent("ev-" + std::to_string(i), ts(i / 100, i % 100 * 10), "p" + std::to_string(i % 5)));
+  }
+  size_t journalBytes = 0, snapshotBytes = 0;
+  for (const auto& [n, bytes] : readAll(dir.path)) (n.rfind("journal-", 0) == 0 ? journalBytes : snapshotBytes) += bytes.size();
+  CHECK(snapshotBytes > 0);
+  CHECK(journalBytes <= std::max<size_t>(2000, snapshotBytes) + 2000);  // the tail since the last snapshot
+  Opened db(dc::openDirectoryStorage(dir.path));
+  CHECK(db.store->events().size() == 200);
+  CHECK(db.store->entities().size() == 5);
+}

@@ -290,6 +290,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     if (call.authenticated && !token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
     if (call.body) req.body = *call.body;
     req.timeoutMs = opts.requestTimeoutMs;
+    req.maxResponseBytes = opts.maxResponseBytes;
     return req;
   }
 
@@ -335,19 +336,23 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
   // One request; a 401 asks the auth hook once and repeats the request with the new token.
   void sendOnce(const ApiCall& call, bool authRetried, ReplyCallback done) {
+    if (closed) return done(Error(ErrorCode::Closed, "The sync manager was closed during a sync."), Json());
     auto self = shared_from_this();
     auto settled = std::make_shared<bool>(false);
     auto inSend = std::make_shared<bool>(true);
-    auto onResponse = [self, call, authRetried, done, settled, inSend](HttpResponse resp) {
+    auto guard = std::make_shared<Clock::TimerId>(0);
+    auto onResponse = [self, call, authRetried, done, settled, inSend, guard](HttpResponse resp) {
       if (*settled) return;  // the timeout guard or the transport already answered
       *settled = true;
+      // An armed timer keeps a Node process alive after close() (docs/protocol.md, 'Transport').
+      if (*guard) self->clock.clearTimer(*guard);
       if (*inSend) {  // a synchronous transport: continue on the next turn so loops never recurse
         return self->clock.setTimeout(0, [self, call, authRetried, done, resp] { self->onReply(call, authRetried, done, resp); });
       }
       self->onReply(call, authRetried, done, resp);
     };
     // Guard: a transport that never answers still ends in a timeout.
-    clock.setTimeout(opts.requestTimeoutMs, [onResponse] {
+    *guard = clock.setTimer(opts.requestTimeoutMs, [onResponse] {
       HttpResponse timeout;
       timeout.timedOut = true;
       timeout.networkError = "timeout";
@@ -810,6 +815,11 @@ InternalSyncManager::~InternalSyncManager() {
 }
 
 bool InternalSyncManager::isSyncing() const { return impl_->running.has_value(); }
+
+void InternalSyncManager::close() {
+  impl_->closed = true;
+  impl_->transport.abortAll();
+}
 
 void InternalSyncManager::login(const std::string& email, const std::string& password, SyncCallback done) {
   impl_->loginRequest(email, password, std::move(done));

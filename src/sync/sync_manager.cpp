@@ -298,6 +298,23 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   std::optional<Error> classify(const ApiCall& call, const HttpResponse& resp, Json& body) const {
     auto clean = [&](std::string text) { return http::redact(http::redact(std::move(text), token), call.secret); };
     const std::string what = call.what();
+    // docs/protocol.md, 'Transport': redirects are never followed, bodies are bounded.
+    if (resp.redirected) {
+      std::string where = resp.location.empty() ? "without a Location" : "to " + resp.location.substr(0, 200);
+      std::string status = resp.status ? std::to_string(resp.status) + " " : "";
+      return Error(ErrorCode::ServerError,
+                   clean("Sync server answered " + status + "to " + what + " with a redirect (" + where +
+                         "), which is not followed: set syncServerUrl to the server's final address."),
+                   resp.status);
+    }
+    if (resp.tooLarge) {
+      bool answered = resp.status >= 200 && resp.status < 300;
+      return Error(answered ? ErrorCode::BadResponse : ErrorCode::ServerError,
+                   "Sync server's response (status " + std::to_string(resp.status) + ") to " + what +
+                       " is larger than maxResponseBytes (" + std::to_string(opts.maxResponseBytes) +
+                       " bytes); it was not received.",
+                   resp.status);
+    }
     if (resp.status == 0) {
       if (resp.timedOut) return Error(ErrorCode::Network, "Request to the sync server timed out (" + what + ").");
       std::string why = resp.networkError.empty() ? "no response" : resp.networkError;

@@ -88,6 +88,11 @@ async function startHostile(goodUrl, otherUrl) {
     stats.sockets.push(record);
     res.on('close', () => { record.closedAt = Date.now(); });
     await readBody(req).catch(() => {});
+    // A case about the event pull gets a well-formed audit-log pull (the original's plain array).
+    if (current.auditOk && req.url.startsWith('/api/sync/pull/audit-logs')) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end('[]');
+    }
     current.handle(req, res, { ...ctx, proxy });
   });
   return { url: await listen(server), close: () => closeServer(server) };
@@ -111,8 +116,9 @@ after(async () => { await reference?.close(); });
 // The observed outcome of each case, printed as a table at the end (the issue's closing note).
 const table = [];
 after(() => {
-  console.log('\n| case | expected | observed | elapsed ms |\n|---|---|---|---|');
-  for (const row of table) console.log(`| ${row.name} | ${row.expected} | ${row.observed} | ${row.elapsedMs} |`);
+  console.log('\n| case | expected | observed | ms | requests | message |\n|---|---|---|---|---|---|');
+  for (const row of table)
+    console.log(`| ${row.name} | ${row.expected} | ${row.observed} | ${row.elapsedMs} | ${row.requests} | ${row.message.replace(/\|/g, '/')} |`);
 });
 
 describe('hostile sync servers', { concurrency: 3 }, () => {
@@ -122,7 +128,8 @@ describe('hostile sync servers', { concurrency: 3 }, () => {
       const hostile = await startHostile(reference.url, other.url);
       try {
         const { exitCode, out, stderr } = await runChild(c.name, hostile.url);
-        table.push({ name: c.name, expected: c.expect ?? 'ok', observed: out ? (out.error?.code ?? 'ok') : `crash (${exitCode})`, elapsedMs: out?.elapsedMs });
+        table.push({ name: c.name, expected: c.expect ?? 'ok', observed: out ? (out.error?.code ?? 'ok') : `crash (${exitCode})`,
+          elapsedMs: out?.elapsedMs, message: (out?.error?.message ?? '').slice(0, 160), requests: out?.hostileStats?.hostileRequests });
         assert.equal(exitCode, 0, `the child crashed: ${stderr.slice(-2000)}`);
         assert.ok(out, 'the child printed its result');
         // The outcome.

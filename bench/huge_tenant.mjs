@@ -1,4 +1,4 @@
-// A tenant of huge events (issue 11, item 3): 60 events of 15 MB each, pulled by a fresh client.
+// A tenant of huge events (docs/protocol.md, 'Transport'): 60 events of 15 MB each, pulled by a fresh client.
 // Before the response cap, every fresh client exhausted the 2 GB wasm heap. Reports, per
 // maxResponseBytes, what the pull did and the peak wasm memory (the linear memory only grows, so
 // its size at the end is the peak). Each run in its own child process (a fresh module and heap).

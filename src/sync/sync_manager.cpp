@@ -8,6 +8,8 @@
 // errors in one place (classify), so every failure shape (docs/protocol.md) ends up the same way.
 #include "sync/sync_manager.hpp"
 
+#include <map>
+
 #include <algorithm>
 #include <random>
 #include <set>
@@ -114,6 +116,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   ConflictResolver resolver;
 
   bool closed = false;
+  // Armed backoff waits by timer id: close() runs them at once (they then end with CLOSED), so
+  // closing never waits out a backoff.
+  std::map<Clock::TimerId, std::function<void()>> backoffs;
   std::optional<Flight> running;
   std::vector<Flight> queued;
   std::mt19937_64 rng;
@@ -315,6 +320,11 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
                        " bytes); it was not received.",
                    resp.status);
     }
+    if (resp.outOfMemory) {
+      return Error(ErrorCode::BadResponse, "The response to " + what +
+                                               " could not be held in memory; lower maxResponseBytes (now " +
+                                               std::to_string(opts.maxResponseBytes) + " bytes).");
+    }
     if (resp.status == 0) {
       if (resp.timedOut) return Error(ErrorCode::Network, "Request to the sync server timed out (" + what + ").");
       std::string why = resp.networkError.empty() ? "no response" : resp.networkError;
@@ -399,7 +409,13 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     sendOnce(call, false, [self, call, done, attempt](std::optional<Error> err, Json body) {
       if (!err || !isRetryable(*err) || attempt >= self->opts.maxAttempts || self->closed) return done(std::move(err), std::move(body));
       int64_t delay = self->opts.backoffBaseMs << std::min(attempt - 1, 20);
-      self->clock.setTimeout(delay, [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); });
+      std::function<void()> retry = [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); };
+      auto id = std::make_shared<Clock::TimerId>(0);
+      *id = self->clock.setTimer(delay, [self, id, retry] {
+        self->backoffs.erase(*id);
+        retry();
+      });
+      if (*id) self->backoffs[*id] = retry;
     });
   }
 
@@ -836,6 +852,12 @@ bool InternalSyncManager::isSyncing() const { return impl_->running.has_value();
 void InternalSyncManager::close() {
   impl_->closed = true;
   impl_->transport.abortAll();
+  auto waits = std::move(impl_->backoffs);
+  impl_->backoffs.clear();
+  for (auto& [id, retry] : waits) {
+    impl_->clock.clearTimer(id);
+    impl_->clock.setTimeout(0, std::move(retry));
+  }
 }
 
 void InternalSyncManager::login(const std::string& email, const std::string& password, SyncCallback done) {

@@ -1,4 +1,4 @@
-// Redirects and captive portals in headless Chromium (issue 11; docs/protocol.md, 'Transport'):
+// Redirects and captive portals in headless Chromium (docs/protocol.md, 'Transport'):
 // the package's fetch() transport must not follow a redirect (no token to another origin, no
 // push marked synced by someone else's 200) and a 200 HTML page is never an acknowledgement.
 // The page and the sync server share one origin: a node:http server that proxies to the

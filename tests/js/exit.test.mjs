@@ -1,5 +1,5 @@
 // A Node process using the package exits as soon as its work is done: no timer or socket is left
-// armed after close() (issue 11, item 4; docs/protocol.md, 'Transport').
+// armed after close() (docs/protocol.md, 'Transport').
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

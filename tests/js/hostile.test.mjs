@@ -1,4 +1,4 @@
-// The hostile-server suite (issue 11): real node:http servers on 127.0.0.1, each case's client in
+// The hostile-server suite (docs/protocol.md, 'Transport'): real node:http servers on 127.0.0.1, each case's client in
 // its own child process (tests/js/helpers/hostile-child.mjs) so a crash shows as a crash. For
 // every case (tests/js/helpers/hostile-cases.mjs): a DataCollectError with the expected code, the
 // child alive to the end, the local events unchanged (count and sync level), the token sent to

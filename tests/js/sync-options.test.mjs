@@ -1,6 +1,6 @@
 // syncServerUrl and the sync options are checked where they are given (constructor, open(),
 // setOptions): INVALID_ARGUMENT at once. And the engine's HTTP completion path is re-entrancy
-// safe: many failing requests in a row leave the wasm stack and heap where they were (issue 11, item 2).
+// safe: many failing requests in a row leave the wasm stack and heap where they were (docs/api.md, 'Sync options').
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModule, open, InternalSyncManager } from '../../js/index.js';

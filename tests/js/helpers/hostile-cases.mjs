@@ -7,7 +7,7 @@
 //   options: sync options of the client for this case
 //   handle(req, res, ctx): the hostile answer to every API request (ctx.other: the other
 //            origin's URL; ctx.state: per-case scratch; ctx.proxy(req, res): the good server)
-//   engine:  true when the case depends on engine behaviour of issue 11 (pull bounds, halving)
+//   engine:  true when the case depends on engine behaviour beyond the transport (pull bounds, limit halving)
 //   auditOk: the audit-log pull gets a well-formed answer (cases about the event pull)
 
 const html = '<!doctype html><html><head><title>Wi-Fi login</title></head><body><form>Accept the terms</form></body></html>';
@@ -87,6 +87,8 @@ export const CASES = [
     handle: stream(200, ' ', 100, '{') },
   { name: 'close() during a trickle', op: 'close', expect: 'CLOSED', options: { requestTimeoutMs: 20000 }, closedWithinMs: 300,
     handle: stream(200, ' ', 100, '{') },
+  { name: 'close() during a backoff', op: 'close', expect: 'CLOSED', options: { maxAttempts: 3, backoffBaseMs: 20000 },
+    handle: answer(503, { message: 'Service Unavailable' }) },
   { name: 'connection reset mid-body', op: 'sync', expect: 'NETWORK',
     handle: (req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.write('{"status":'); setTimeout(() => res.socket.destroy(), 20); } },
   { name: 'Content-Length longer than the body', op: 'sync', expect: 'NETWORK',

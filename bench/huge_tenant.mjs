@@ -6,7 +6,8 @@
 // honours `limit` and answers with our protocol's cursor (docs/protocol.md, 'Cursor').
 // Usage: node bench/huge_tenant.mjs [--events 60] [--mb 15] [--caps 8,32]
 import http from 'node:http';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const arg = (name, fallback) => {
@@ -74,7 +75,9 @@ for (const cap of caps) {
   stats.limits = [];
   let out;
   try {
-    out = JSON.parse(execFileSync(process.execPath, [child, '--child', url, String(cap)], { maxBuffer: 1 << 20, timeout: 600000 }).toString());
+    // Asynchronous: the server answers from this process's event loop.
+    const { stdout } = await promisify(execFile)(process.execPath, [child, '--child', url, String(cap)], { maxBuffer: 1 << 20, timeout: 600000 });
+    out = JSON.parse(stdout);
   } catch (e) {
     console.log(`| ${cap} MiB | crashed: ${String(e.message).slice(0, 80)} | | ${stats.requests} | | | | |`);
     continue;

@@ -298,8 +298,11 @@ export interface SyncOptions {
   /** Attempts per request on network errors and 5xx. */
   maxAttempts?: number;
   backoffBaseMs?: number;
+  /** Integer 1..2^31-1, default 30000; the request is aborted when it runs out. */
   requestTimeoutMs?: number;
   tokenRefreshMarginMs?: number;
+  /** Largest response body accepted, integer 1024..2^31-1, default 8 MiB; a larger one is aborted while it arrives (docs/protocol.md, 'Transport'). */
+  maxResponseBytes?: number;
   onProgress?: (progress: SyncProgress) => void;
   onAuthRequired?: (reason: 'unauthorized' | 'token-expiring') => AuthAnswer | Promise<AuthAnswer>;
   /** Synchronous; returns a form to submit as the resolution, or null for the default order. */
@@ -369,6 +372,7 @@ export interface OpenOptions {
   storage?: 'indexeddb' | 'memory' | { directory: string };
   /** Filled into forms submitted through entityDataManager without a userId. */
   userId?: string;
+  /** Absolute http:/https: URL without credentials, query or fragment (else INVALID_ARGUMENT). */
   syncServerUrl?: string;
   authToken?: string;
   configId?: string;

@@ -8,6 +8,8 @@
 // errors in one place (classify), so every failure shape (docs/protocol.md) ends up the same way.
 #include "sync/sync_manager.hpp"
 
+#include <map>
+
 #include <algorithm>
 #include <random>
 #include <set>
@@ -114,6 +116,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   ConflictResolver resolver;
 
   bool closed = false;
+  // Armed backoff waits by timer id: close() runs them at once (they then end with CLOSED), so
+  // closing never waits out a backoff.
+  std::map<Clock::TimerId, std::function<void()>> backoffs;
   std::optional<Flight> running;
   std::vector<Flight> queued;
   std::mt19937_64 rng;
@@ -290,6 +295,7 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     if (call.authenticated && !token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
     if (call.body) req.body = *call.body;
     req.timeoutMs = opts.requestTimeoutMs;
+    req.maxResponseBytes = opts.maxResponseBytes;
     return req;
   }
 
@@ -297,6 +303,28 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   std::optional<Error> classify(const ApiCall& call, const HttpResponse& resp, Json& body) const {
     auto clean = [&](std::string text) { return http::redact(http::redact(std::move(text), token), call.secret); };
     const std::string what = call.what();
+    // docs/protocol.md, 'Transport': redirects are never followed, bodies are bounded.
+    if (resp.redirected) {
+      std::string where = resp.location.empty() ? "without a Location" : "to " + resp.location.substr(0, 200);
+      std::string status = resp.status ? std::to_string(resp.status) + " " : "";
+      return Error(ErrorCode::ServerError,
+                   clean("Sync server answered " + status + "to " + what + " with a redirect (" + where +
+                         "), which is not followed: set syncServerUrl to the server's final address."),
+                   resp.status);
+    }
+    if (resp.tooLarge) {
+      bool answered = resp.status >= 200 && resp.status < 300;
+      return Error(answered ? ErrorCode::BadResponse : ErrorCode::ServerError,
+                   "Sync server's response (status " + std::to_string(resp.status) + ") to " + what +
+                       " is larger than maxResponseBytes (" + std::to_string(opts.maxResponseBytes) +
+                       " bytes); it was not received.",
+                   resp.status);
+    }
+    if (resp.outOfMemory) {
+      return Error(ErrorCode::BadResponse, "The response to " + what +
+                                               " could not be held in memory; lower maxResponseBytes (now " +
+                                               std::to_string(opts.maxResponseBytes) + " bytes).");
+    }
     if (resp.status == 0) {
       if (resp.timedOut) return Error(ErrorCode::Network, "Request to the sync server timed out (" + what + ").");
       std::string why = resp.networkError.empty() ? "no response" : resp.networkError;
@@ -335,19 +363,23 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
   // One request; a 401 asks the auth hook once and repeats the request with the new token.
   void sendOnce(const ApiCall& call, bool authRetried, ReplyCallback done) {
+    if (closed) return done(Error(ErrorCode::Closed, "The sync manager was closed during a sync."), Json());
     auto self = shared_from_this();
     auto settled = std::make_shared<bool>(false);
     auto inSend = std::make_shared<bool>(true);
-    auto onResponse = [self, call, authRetried, done, settled, inSend](HttpResponse resp) {
+    auto guard = std::make_shared<Clock::TimerId>(0);
+    auto onResponse = [self, call, authRetried, done, settled, inSend, guard](HttpResponse resp) {
       if (*settled) return;  // the timeout guard or the transport already answered
       *settled = true;
+      // An armed timer keeps a Node process alive after close() (docs/protocol.md, 'Transport').
+      if (*guard) self->clock.clearTimer(*guard);
       if (*inSend) {  // a synchronous transport: continue on the next turn so loops never recurse
         return self->clock.setTimeout(0, [self, call, authRetried, done, resp] { self->onReply(call, authRetried, done, resp); });
       }
       self->onReply(call, authRetried, done, resp);
     };
     // Guard: a transport that never answers still ends in a timeout.
-    clock.setTimeout(opts.requestTimeoutMs, [onResponse] {
+    *guard = clock.setTimer(opts.requestTimeoutMs, [onResponse] {
       HttpResponse timeout;
       timeout.timedOut = true;
       timeout.networkError = "timeout";
@@ -377,7 +409,13 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     sendOnce(call, false, [self, call, done, attempt](std::optional<Error> err, Json body) {
       if (!err || !isRetryable(*err) || attempt >= self->opts.maxAttempts || self->closed) return done(std::move(err), std::move(body));
       int64_t delay = self->opts.backoffBaseMs << std::min(attempt - 1, 20);
-      self->clock.setTimeout(delay, [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); });
+      std::function<void()> retry = [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); };
+      auto id = std::make_shared<Clock::TimerId>(0);
+      *id = self->clock.setTimer(delay, [self, id, retry] {
+        self->backoffs.erase(*id);
+        retry();
+      });
+      if (*id) self->backoffs[*id] = retry;
     });
   }
 
@@ -810,6 +848,17 @@ InternalSyncManager::~InternalSyncManager() {
 }
 
 bool InternalSyncManager::isSyncing() const { return impl_->running.has_value(); }
+
+void InternalSyncManager::close() {
+  impl_->closed = true;
+  impl_->transport.abortAll();
+  auto waits = std::move(impl_->backoffs);
+  impl_->backoffs.clear();
+  for (auto& [id, retry] : waits) {
+    impl_->clock.clearTimer(id);
+    impl_->clock.setTimeout(0, std::move(retry));
+  }
+}
 
 void InternalSyncManager::login(const std::string& email, const std::string& password, SyncCallback done) {
   impl_->loginRequest(email, password, std::move(done));

@@ -34,6 +34,8 @@ struct SyncOptions {
   // Backoff before attempt n (n >= 2): backoffBaseMs * 2^(n-2).
   int64_t backoffBaseMs = 500;
   int requestTimeoutMs = 30000;
+  // Largest response body accepted; the transport aborts a response past it (docs/protocol.md, 'Transport').
+  size_t maxResponseBytes = 8u << 20;
   // A JWT whose `exp` is closer than this triggers the auth-required hook before a sync starts.
   int64_t tokenRefreshMarginMs = 60000;
 };
@@ -71,6 +73,9 @@ class InternalSyncManager {
   InternalSyncManager& operator=(const InternalSyncManager&) = delete;
 
   bool isSyncing() const;
+  // The store is closing: aborts the requests in flight (their operations end with CLOSED) and
+  // starts no new ones. Irreversible.
+  void close();
 
   // POST /api/users/login; on success the token is kept and persisted in the store.
   void login(const std::string& email, const std::string& password, SyncCallback done);

@@ -627,6 +627,7 @@ class SyncSourceTransport : public Transport {
       done(std::move(response));
     });
   }
+  void abortAll() override { inner_->abortAll(); }
 
  private:
   std::unique_ptr<Transport> inner_;
@@ -648,13 +649,15 @@ SyncOptions syncOptionsFromJson(const Json& j, SyncOptions o) {
   if (j.contains("backoffBaseMs")) o.backoffBaseMs = j["backoffBaseMs"].get<int64_t>();
   if (j.contains("requestTimeoutMs")) o.requestTimeoutMs = j["requestTimeoutMs"].get<int>();
   if (j.contains("tokenRefreshMarginMs")) o.tokenRefreshMarginMs = j["tokenRefreshMarginMs"].get<int64_t>();
+  size("maxResponseBytes", o.maxResponseBytes);
   return o;
 }
 
 Json syncOptionsToJson(const SyncOptions& o) {
   return {{"pushChunkSize", o.pushChunkSize},       {"pullLimit", o.pullLimit},
           {"maxAttempts", o.maxAttempts},           {"backoffBaseMs", o.backoffBaseMs},
-          {"requestTimeoutMs", o.requestTimeoutMs}, {"tokenRefreshMarginMs", o.tokenRefreshMarginMs}};
+          {"requestTimeoutMs", o.requestTimeoutMs}, {"tokenRefreshMarginMs", o.tokenRefreshMarginMs},
+          {"maxResponseBytes", o.maxResponseBytes}};
 }
 
 class SyncHandle {
@@ -669,7 +672,7 @@ class SyncHandle {
       if (!engine_) throw Error(ErrorCode::Closed, "The store is closed");
       SyncOptions options = syncOptionsFromJson(parseJson(optionsJson, "sync options"), SyncOptions{});
       source_ = engine_->sourceCell();
-      transport_ = std::make_unique<SyncSourceTransport>(makeFetchTransport(), source_);
+      transport_ = std::make_unique<SyncSourceTransport>(makeJsTransport(), source_);
       clock_ = makeJsClock();
       manager_ = std::make_unique<InternalSyncManager>(engine_->events(), engine_->entities(), engine_->applier(), url,
                                                        token, configId.empty() ? "default" : configId, *transport_,
@@ -685,6 +688,10 @@ class SyncHandle {
   }
 
   bool isSyncing() const { return manager_ && manager_->isSyncing(); }
+  // The store is closing: requests in flight are aborted, their operations end with CLOSED.
+  void close() {
+    if (manager_) manager_->close();
+  }
   void login(std::string email, std::string password, val cb) {
     run(cb, [&](SyncCallback done) { manager().login(email, password, std::move(done)); });
   }
@@ -800,6 +807,7 @@ class SyncHandle {
 };
 
 void Engine::close() {
+  for (SyncHandle* handle : syncHandles_) handle->close();
   for (SyncHandle* handle : syncHandles_) handle->detach();
   syncHandles_.clear();
   changeListener_ = val::null();
@@ -888,6 +896,7 @@ EMSCRIPTEN_BINDINGS(datacollect) {
       .constructor<Engine&>()
       .function("init", &SyncHandle::init)
       .function("isSyncing", &SyncHandle::isSyncing)
+      .function("close", &SyncHandle::close)
       .function("login", &SyncHandle::login)
       .function("sync", &SyncHandle::sync)
       .function("pushToRemote", &SyncHandle::pushToRemote)

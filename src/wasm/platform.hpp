@@ -10,8 +10,9 @@
 
 namespace dc::wasm {
 
-// HTTP over emscripten_fetch (XMLHttpRequest; xhr2 under Node). Always asynchronous.
-std::unique_ptr<Transport> makeFetchTransport();
+// HTTP over the package's glue (src/wasm/http_glue.js: node:http under Node, fetch() in
+// browsers). Always asynchronous; never follows a redirect; bodies bounded while received.
+std::unique_ptr<Transport> makeJsTransport();
 
 // Date.now() and setTimeout.
 std::unique_ptr<Clock> makeJsClock();

@@ -1,5 +1,5 @@
 // The original's InternalSyncManager examples, run as written, against the reference sync server
-// (web/server) on 127.0.0.1 through emscripten_fetch (xhr2 under Node).
+// (web/server) on 127.0.0.1 through the package's HTTP transport (node:http under Node).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,0 +1,86 @@
+// A tenant of huge events (docs/protocol.md, 'Transport'): 60 events of 15 MB each, pulled by a fresh client.
+// Before the response cap, every fresh client exhausted the 2 GB wasm heap. Reports, per
+// maxResponseBytes, what the pull did and the peak wasm memory (the linear memory only grows, so
+// its size at the end is the peak). Each run in its own child process (a fresh module and heap).
+// The server is a node:http fake serving the pages on the fly (no 900 MB database needed); it
+// honours `limit` and answers with our protocol's cursor (docs/protocol.md, 'Cursor').
+// Usage: node bench/huge_tenant.mjs [--events 60] [--mb 15] [--caps 8,32]
+import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+
+if (process.argv[2] === '--child') {
+  const [url, capText] = process.argv.slice(3);
+  const { loadModule, open } = await import('../js/index.js');
+  const module = await loadModule();
+  const store = await open({ name: 'huge', storage: 'memory', userId: 'bench', syncServerUrl: url, module, authToken: 'bench',
+    sync: { maxAttempts: 1, requestTimeoutMs: 120000, maxResponseBytes: Number(capText) * 1024 * 1024 } });
+  const started = performance.now();
+  let result = null;
+  let error = null;
+  try {
+    result = await store.syncManager.pullFromRemote();
+  } catch (e) {
+    error = `${e.code}: ${e.message.slice(0, 120)}`;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const events = (await store.eventStore.getAllEvents()).length;
+  process.stdout.write(JSON.stringify({ seconds, events, result: result && { pulled: result.pulled, rejected: result.rejected },
+    error, peakMemory: module.HEAP8.length, rss: process.memoryUsage().rss }));
+  await store.close();
+  process.exit(0);
+}
+
+const count = Number(arg('events', 60));
+const mb = Number(arg('mb', 15));
+const caps = arg('caps', '8,32').split(',').map(Number);
+const pad = Buffer.alloc(mb * 1024 * 1024 - 300, 'x');
+const stats = { requests: 0, bytes: 0, limits: [] };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  stats.requests++;
+  if (!url.pathname.startsWith('/api/sync/pull') || url.pathname.includes('audit')) {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    return res.end('{"auditLogs":[],"nextCursor":null,"cursor":"0"}');
+  }
+  const since = Number(url.searchParams.get('since') || 0);
+  const limit = Number(url.searchParams.get('limit') || 10);
+  stats.limits.push(limit);
+  const end = Math.min(count, since + limit);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.write('{"events":[');
+  for (let i = since; i < end; i++) {
+    const guid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    res.write(`${i > since ? ',' : ''}{"guid":"${guid}","entityGuid":"huge-${i}","type":"create-individual","timestamp":"2024-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z","userId":"u","syncLevel":1,"data":{"name":"Huge ${i}","blob":"`);
+    res.write(pad);
+    res.write('"}}');
+  }
+  res.end(`],"cursor":"${end}","nextCursor":${end < count ? `"${end}"` : 'null'},"remaining":${count - end}}`);
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${server.address().port}`;
+const child = fileURLToPath(import.meta.url);
+
+console.log(`\nHuge tenant: ${count} events x ${mb} MB, fresh client, pullFromRemote\n`);
+console.log('| maxResponseBytes | outcome | events stored | requests | limits asked | peak wasm memory | peak RSS | time |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const cap of caps) {
+  stats.requests = 0;
+  stats.limits = [];
+  let out;
+  try {
+    out = JSON.parse(execFileSync(process.execPath, [child, '--child', url, String(cap)], { maxBuffer: 1 << 20, timeout: 600000 }).toString());
+  } catch (e) {
+    console.log(`| ${cap} MiB | crashed: ${String(e.message).slice(0, 80)} | | ${stats.requests} | | | | |`);
+    continue;
+  }
+  const outcome = out.error ?? `pulled ${out.result.pulled}, rejected ${out.result.rejected}`;
+  const distinct = [...new Set(stats.limits)].join(' ');
+  console.log(`| ${cap} MiB | ${outcome.replace(/\|/g, '/')} | ${out.events} | ${stats.requests} | ${distinct} | ${(out.peakMemory / 2 ** 20).toFixed(0)} MB | ${(out.rss / 2 ** 20).toFixed(0)} MB | ${out.seconds.toFixed(1)} s |`);
+}
+server.close();

@@ -2,6 +2,7 @@
 // The test suite type-checks a consumer against them (tests/js/types/consumer.ts) and the JS
 // files against them (checkJs, tests/js/types/tsconfig.checkjs.json). Described in docs/api.md.
 
+/** The codes of src/core/error_codes.def (docs/errors.md; checked by tests/js/error-codes.test.mjs). */
 export type ErrorCode =
   | 'INVALID_FORM' | 'INVALID_MEMBER_DATA' | 'INVALID_GROUP' | 'ENTITY_NOT_FOUND' | 'NO_APPLIER'
   | 'DUPLICATES_EXIST' | 'UNAUTHORIZED' | 'NETWORK' | 'SERVER_ERROR' | 'BAD_RESPONSE' | 'STORAGE'

@@ -32,7 +32,7 @@ if (process.argv[2] === '--child') {
   const seconds = (performance.now() - started) / 1000;
   const events = (await store.eventStore.getAllEvents()).length;
   process.stdout.write(JSON.stringify({ seconds, events, result: result && { pulled: result.pulled, rejected: result.rejected },
-    error, peakMemory: module.HEAP8.length, rss: process.memoryUsage().rss }));
+    error, peakMemory: module.HEAP8.length, inUse: module._dc_heap_in_use(), rss: process.memoryUsage().rss }));
   await store.close();
   process.exit(0);
 }
@@ -68,8 +68,8 @@ const url = `http://127.0.0.1:${server.address().port}`;
 const child = fileURLToPath(import.meta.url);
 
 console.log(`\nHuge tenant: ${count} events x ${mb} MB, fresh client, pullFromRemote\n`);
-console.log('| maxResponseBytes | outcome | events stored | requests | limits asked | peak wasm memory | peak RSS | time |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| maxResponseBytes | outcome | events stored | requests | limits asked | peak wasm memory | heap in use after | peak RSS | time |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const cap of caps) {
   stats.requests = 0;
   stats.limits = [];
@@ -79,11 +79,11 @@ for (const cap of caps) {
     const { stdout } = await promisify(execFile)(process.execPath, [child, '--child', url, String(cap)], { maxBuffer: 1 << 20, timeout: 600000 });
     out = JSON.parse(stdout);
   } catch (e) {
-    console.log(`| ${cap} MiB | crashed: ${String(e.message).slice(0, 80)} | | ${stats.requests} | | | | |`);
+    console.log(`| ${cap} MiB | crashed: ${String(e.message).slice(0, 80)} | | ${stats.requests} | | | | | |`);
     continue;
   }
   const outcome = out.error ?? `pulled ${out.result.pulled}, rejected ${out.result.rejected}`;
   const distinct = [...new Set(stats.limits)].join(' ');
-  console.log(`| ${cap} MiB | ${outcome.replace(/\|/g, '/')} | ${out.events} | ${stats.requests} | ${distinct} | ${(out.peakMemory / 2 ** 20).toFixed(0)} MB | ${(out.rss / 2 ** 20).toFixed(0)} MB | ${out.seconds.toFixed(1)} s |`);
+  console.log(`| ${cap} MiB | ${outcome.replace(/\|/g, '/')} | ${out.events} | ${stats.requests} | ${distinct} | ${(out.peakMemory / 2 ** 20).toFixed(0)} MB | ${(out.inUse / 2 ** 20).toFixed(1)} MB | ${(out.rss / 2 ** 20).toFixed(0)} MB | ${out.seconds.toFixed(1)} s |`);
 }
 server.close();

@@ -16,7 +16,7 @@ const stats = async () => (await fetch(`${url}/__stats`)).json();
 
 const module = await loadModule();
 // The wasm stack pointer and the allocator's break: both must be back after a failure.
-const memory = () => ({ stack: module.stackSave(), heapBytes: module.HEAP8.length });
+const memory = () => ({ stack: module.stackSave(), heapBytes: module.HEAP8.length, inUse: module._dc_heap_in_use() });
 
 const store = await open({ name: tag, storage: 'memory', userId: 'hostile', syncServerUrl: url, module,
   sync: { maxAttempts: 1, backoffBaseMs: 10, requestTimeoutMs: 5000, ...(c.options ?? {}) } });

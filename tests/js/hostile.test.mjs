@@ -122,7 +122,7 @@ after(() => {
     console.log(`| ${row.name} | ${row.expected} | ${row.observed} | ${row.elapsedMs} | ${row.requests} | ${row.message.replace(/\|/g, '/')} |`);
 });
 
-describe('hostile sync servers', { concurrency: 3 }, () => {
+describe('hostile sync servers', { concurrency: 4 }, () => {
   for (const c of CASES) {
     test(c.name, { timeout: 40000 }, async () => {
       const other = await startOtherOrigin();

@@ -62,7 +62,7 @@ try {
 const failedAt = Date.now();
 const elapsedMs = failedAt - started;
 // Give a transport that did not abort the time to show it (bytes after the failure).
-await new Promise((resolve) => setTimeout(resolve, 350));
+await new Promise((resolve) => setTimeout(resolve, c.closedWithinMs ? c.closedWithinMs + 50 : 50));
 const hostileStats = await stats();
 const out = { name, error, value, elapsedMs, closeMs, hookCalls, before, failedAt, hostileStats };
 

@@ -354,7 +354,11 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
         if (body.contains("userId")) result["userId"] = body["userId"];
         stored = true;
       });
-      if (stored) once(std::nullopt, result);
+      if (!stored) return;
+      // Report only once the token is durable (a flush failure is the login's STORAGE error).
+      guarded("flushing the token", [&](Error e) { once(std::move(e), Json::object()); }, [&] {
+        self->events.flush([once, result](std::optional<Error> e) { once(e, e ? Json::object() : result); });
+      });
     });
   }
 

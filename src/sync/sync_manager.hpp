@@ -42,7 +42,9 @@ struct SyncOptions {
 
 // Completion of every operation: an error, or a JSON result.
 // sync/push/pull result: {pushed, pulled, applied, rejected, conflicts,
-//                         rejectedEvents: [RejectedEvent JSON], conflictList: [conflict JSON]}
+//                         rejectedEvents: [RejectedEvent JSON], conflictList: [conflict JSON],
+//                         auditError?: {code, message, status?}  (the audit-log step failed; retried next time)
+//                         possiblySkipped?: true  (the server's timestamp paging may have skipped events)}
 // login result: {userId}
 // (The token is never part of a result, a message or a log line.)
 using SyncCallback = std::function<void(std::optional<Error> error, Json result)>;
@@ -73,6 +75,10 @@ class InternalSyncManager {
   InternalSyncManager& operator=(const InternalSyncManager&) = delete;
 
   bool isSyncing() const;
+  // Ends the running sync/push/pull now with `error` (its callbacks get it, isSyncing() turns
+  // false, the next call starts afresh). The platform's event loop calls it when an exception
+  // escapes a continuation (src/wasm/platform.hpp, runContinuation). No-op when nothing runs.
+  void failRunning(const Error& error);
   // The store is closing: aborts the requests in flight (their operations end with CLOSED) and
   // starts no new ones. Irreversible.
   void close();

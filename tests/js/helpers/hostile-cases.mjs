@@ -99,9 +99,9 @@ export const CASES = [
   { name: 'huge error message', op: 'sync', expect: 'SERVER_ERROR', maxMessage: 2000, handle: answer(500, { message: 'E'.repeat(2 * 1024 * 1024) }) },
   { name: 'huge error body over the cap', op: 'sync', expect: 'SERVER_ERROR', options: { maxResponseBytes: 64 * 1024 },
     handle: answer(500, 'E'.repeat(1024 * 1024), 'text/plain') },
-  { name: 'the same page forever', op: 'pull', expect: 'BAD_RESPONSE', engine: true, auditOk: true, maxRequests: 50,
+  { name: 'the same page forever', op: 'pull', expect: 'SERVER_ERROR', engine: true, auditOk: true, maxRequests: 50,
     handle: answer(200, { events: [event(1)], nextCursor: '1970-01-01T00:00:01.000Z', cursor: '1970-01-01T00:00:01.000Z' }) },
-  { name: 'new cursors without new events', op: 'pull', expect: 'BAD_RESPONSE', engine: true, auditOk: true, maxRequests: 50,
+  { name: 'new cursors without new events', op: 'pull', expect: 'SERVER_ERROR', engine: true, auditOk: true, maxRequests: 50,
     handle: (req, res, ctx) => {
       ctx.state.n = (ctx.state.n ?? 0) + 1;
       const cursor = new Date(ctx.state.n * 1000).toISOString();  // ISO: the good server takes it too

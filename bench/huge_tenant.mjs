@@ -86,7 +86,7 @@ for (const cap of caps) {
     const { stdout } = await promisify(execFile)(process.execPath, [child, '--child', url, String(cap), storage], { maxBuffer: 1 << 20, timeout: 600000 });
     out = JSON.parse(stdout);
   } catch (e) {
-    console.log(`| ${cap} MiB | crashed: ${String(e.stderr ?? e.message).trim().split('\n').slice(-12).join(' ').slice(0, 600)} | | ${stats.requests} | | | | | |`);
+    console.log(`| ${cap} MiB | crashed: ${String(e.message).slice(0, 80)} | | ${stats.requests} | | | | | |`);
     continue;
   }
   const outcome = out.error ?? `pulled ${out.result.pulled}, rejected ${out.result.rejected}`;

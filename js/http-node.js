@@ -32,26 +32,7 @@ export function nodeHttpSend(request, done) {
     if (destroy && req) req.destroy();
     done(result);
   };
-  let retried = false;
-  // of: the request an event came from; events of a request given up for a retry are ignored.
-  const fail = (of, error) => {
-    if (of !== req || finished) return;
-    // A kept-alive socket the server closed just as we reused it (its keep-alive timeout): the
-    // request never reached the server, so it is sent once more on a new connection, as the
-    // Node documentation advises (http.ClientRequest, 'reusedSocket').
-    if (!retried && of.reusedSocket && !gotResponse && error?.code === 'ECONNRESET') {
-      retried = true;
-      of.destroy();
-      try {
-        start();
-        return;
-      } catch (again) {
-        error = again;
-      }
-    }
-    finish({ status: 0, error: describe(error) }, true);
-  };
-  let gotResponse = false;
+  const fail = (error) => finish({ status: 0, error: describe(error) }, true);
   let url;
   try {
     url = new URL(request.url);
@@ -60,18 +41,15 @@ export function nodeHttpSend(request, done) {
     queueMicrotask(() => finish({ status: 0, error: `invalid URL: ${error?.message ?? error}` }, false));
     return () => { finished = true; };
   }
-  const headers = {};
-  for (const [name, value] of request.headers) headers[name] = value;
-  const body = request.body && request.body.length ? request.body : null;
-  if (body || request.method !== 'GET') headers['Content-Length'] = String(body ? body.length : 0);
-  const start = () => {
-    const r = (url.protocol === 'https:' ? https : http).request(url, { method: request.method, headers });
-    req = r;
-    r.on('error', (error) => fail(r, error));
-    r.on('response', (res) => {
-      if (r !== req) return;
-      gotResponse = true;
-      res.on('error', (error) => fail(r, error));  // first: destroying the request below may emit one
+  try {
+    const headers = {};
+    for (const [name, value] of request.headers) headers[name] = value;
+    const body = request.body && request.body.length ? request.body : null;
+    if (body || request.method !== 'GET') headers['Content-Length'] = String(body ? body.length : 0);
+    req = (url.protocol === 'https:' ? https : http).request(url, { method: request.method, headers });
+    req.on('error', fail);
+    req.on('response', (res) => {
+      res.on('error', fail);  // first: destroying the request below may emit one
       const status = res.statusCode ?? 0;
       if (isRedirect(status)) {
         const location = res.headers.location;
@@ -89,14 +67,11 @@ export function nodeHttpSend(request, done) {
       });
       res.on('end', () => finish({ status, chunks, length }, false));
       res.on('close', () => {
-        if (!res.complete) fail(r, new Error('the connection closed before the response was complete'));
+        if (!res.complete) fail(new Error('the connection closed before the response was complete'));
       });
     });
-    r.end(body ?? undefined);
-  };
-  try {
     timer = setTimeout(() => finish({ status: 0, timedOut: true }, true), request.timeoutMs);
-    start();
+    req.end(body ?? undefined);
   } catch (error) {
     // e.g. a header value Node refuses: an error for this request, never a throw into wasm.
     const message = describe(error);

@@ -3,7 +3,9 @@
 // maxResponseBytes, what the pull did and the peak wasm memory (the linear memory only grows, so
 // its size at the end is the peak). Each run in its own child process (a fresh module and heap).
 // The server is a node:http fake serving the pages on the fly (no 900 MB database needed); it
-// honours `limit` and answers with our protocol's cursor (docs/protocol.md, 'Cursor').
+// honours `limit` and answers with our protocol's cursor (docs/protocol.md, 'Cursor'). The
+// client retries (maxAttempts 3): applying a page takes seconds, longer than the server's
+// keep-alive timeout, so a reused connection may be reset (NETWORK, retried) as in the field.
 // Usage: node bench/huge_tenant.mjs [--events 60] [--mb 15] [--caps 8,32] [--storage memory|directory]
 import http from 'node:http';
 import { execFile } from 'node:child_process';
@@ -24,7 +26,7 @@ if (process.argv[2] === '--child') {
   const module = await loadModule();
   const directory = storageKind === 'directory' ? mkdtempSync(join(tmpdir(), 'dc-huge-')) : null;
   const store = await open({ name: 'huge', storage: directory ? { directory } : 'memory', userId: 'bench', syncServerUrl: url, module, authToken: 'bench',
-    sync: { maxAttempts: 1, requestTimeoutMs: 120000, maxResponseBytes: Number(capText) * 1024 * 1024 } });
+    sync: { maxAttempts: 3, backoffBaseMs: 10, requestTimeoutMs: 120000, maxResponseBytes: Number(capText) * 1024 * 1024 } });
   const started = performance.now();
   let result = null;
   let error = null;

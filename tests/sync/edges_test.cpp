@@ -1,4 +1,4 @@
-// The engine at the edges (issue 11): responses over maxResponseBytes, servers that page without
+// The engine at the edges: responses over maxResponseBytes, servers that page without
 // progress, an audit-log step that fails, the original server's tied timestamps at a page
 // boundary, and one login per store.
 #include <catch2/catch.hpp>

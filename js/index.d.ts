@@ -249,6 +249,10 @@ export interface SyncResult {
   conflicts: number;
   rejectedEvents: RejectedEvent[];
   conflictList: Conflict[];
+  /** The audit-log step failed; the events went through and the next sync retries it (docs/protocol.md). */
+  auditError?: { code: ErrorCode; message: string; status?: number };
+  /** A server paging by timestamp may have skipped events sharing one timestamp (docs/protocol.md). */
+  possiblySkipped?: true;
 }
 
 /** What getSyncState() reports (never the token). */

@@ -36,7 +36,7 @@ constexpr const char* kEpoch = "1970-01-01T00:00:00.000Z";
 // The token is the device's, not the log's: under kDeviceStatePrefix it survives clearStore(), like
 // the live managers' view of it (docs/api.md, 'One login per store'). Every manager of a store reads
 // it from the store, so a login through any of them is seen by all.
-constexpr const char* kAuthTokenKey = "device.authToken";
+constexpr const char* kAuthTokenKey = kAuthTokenStateKey;
 constexpr const char* kLegacyAuthTokenKey = "authToken";  // stores written before: moved on open
 constexpr const char* kPullCursorKey = "pullCursor";
 constexpr const char* kAuditCursorKey = "auditPullCursor";

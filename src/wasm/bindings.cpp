@@ -695,6 +695,11 @@ class SyncHandle {
   ~SyncHandle() {
     *alive_ = false;
     if (engine_) engine_->syncHandles().erase(this);
+    // Requests still in flight complete (CLOSED) while the clock they use still exists.
+    close();
+    manager_.reset();
+    transport_.reset();
+    clock_.reset();
   }
 
   val init(std::string url, std::string token, std::string configId, std::string optionsJson) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "wasm/platform.hpp"
 
@@ -50,21 +51,34 @@ namespace {
 
 class JsClock final : public Clock {
  public:
+  // A timer outliving its clock would run a task holding references to it: cleared instead.
+  // (The store closes its sync managers first, so their tasks have run by then.)
+  ~JsClock() override {
+    while (!mine_.empty()) clearTimer(*mine_.begin());
+  }
   int64_t nowMs() override { return static_cast<int64_t>(dc_date_now()); }
   void setTimeout(int64_t delayMs, std::function<void()> fn) override { setTimer(delayMs, std::move(fn)); }
   TimerId setTimer(int64_t delayMs, std::function<void()> fn) override {
     uint32_t id = nextTimerId++;
-    timerTable()[id] = std::move(fn);
+    mine_.insert(id);
+    timerTable()[id] = [this, id, fn = std::move(fn)] {
+      mine_.erase(id);
+      fn();
+    };
     dc_set_timeout(id, static_cast<double>(delayMs < 0 ? 0 : delayMs));
     return id;
   }
   void clearTimer(TimerId id) override {
+    mine_.erase(static_cast<uint32_t>(id));
     auto it = timerTable().find(static_cast<uint32_t>(id));
     if (it == timerTable().end()) return;
     dc_clear_timeout(static_cast<uint32_t>(id));
     std::function<void()> released = std::move(it->second);  // destroyed after the table entry
     timerTable().erase(it);
   }
+
+ private:
+  std::set<uint32_t> mine_;
 };
 
 }  // namespace

@@ -23,7 +23,22 @@ function dcHttpInfo(id, text) {
   return true;
 }
 
+// Never throws: it runs in the HTTP implementation's event handlers, where a throw would be an
+// uncaught exception of the host process.
 function dcHttpDeliver(id, result) {
+  try {
+    dcHttpDeliverUnguarded(id, result);
+  } catch (error) {
+    err('datacollect: delivering an HTTP response failed: ' + (error && error.message || error));
+    try {
+      Module['_dc_http_complete'](id, 0, DC_HTTP_FAILED);
+    } catch (ignored) {
+      // the request stays unanswered; the engine's guard timer ends it with NETWORK
+    }
+  }
+}
+
+function dcHttpDeliverUnguarded(id, result) {
   var flags = 0;
   var status = result.status | 0;
   var info = '';
@@ -52,6 +67,7 @@ function dcHttpDeliver(id, result) {
 
 function dcHttpStart(id, method, url, headersJson, bodyPtr, bodyLength, timeoutMs, maxBytes) {
   var send = Module['dcHttp'];
+  var finished = false;
   var fail = function(message) {
     queueMicrotask(function() { dcHttpDeliver(id, { status: 0, error: message }); });
   };
@@ -62,13 +78,20 @@ function dcHttpStart(id, method, url, headersJson, bodyPtr, bodyLength, timeoutM
       body: bodyLength ? HEAPU8.slice(bodyPtr, bodyPtr + bodyLength) : null,
       timeoutMs: timeoutMs, maxBytes: maxBytes,
     };
-    dcHttpAborts[id] = send(request, function(result) {
+    // `finished`: a second completion (a broken dcHttp) is ignored.
+    var abort = send(request, function(result) {
+      if (finished) return;
+      finished = true;
       delete dcHttpAborts[id];
       dcHttpDeliver(id, result);
     });
+    if (!finished && typeof abort === 'function') dcHttpAborts[id] = abort;
   } catch (error) {
     delete dcHttpAborts[id];
-    fail(String(error && error.message || error));
+    if (!finished) {
+      finished = true;
+      fail(String(error && error.message || error));
+    }
   }
 }
 

@@ -15,6 +15,7 @@ import { startReferenceServer } from './helpers/env.mjs';
 
 const CHILD = fileURLToPath(new URL('./helpers/hostile-child.mjs', import.meta.url));
 const HEAP_SLACK = 16 * 1024 * 1024;
+const IN_USE_SLACK = 256 * 1024;
 
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)));
@@ -121,14 +122,14 @@ after(() => {
     console.log(`| ${row.name} | ${row.expected} | ${row.observed} | ${row.elapsedMs} | ${row.requests} | ${row.message.replace(/\|/g, '/')} |`);
 });
 
-describe('hostile sync servers', { concurrency: 3 }, () => {
+describe('hostile sync servers', { concurrency: 4 }, () => {
   for (const c of CASES) {
     test(c.name, { timeout: 40000 }, async () => {
       const other = await startOtherOrigin();
       const hostile = await startHostile(reference.url, other.url);
       try {
         const { exitCode, out, stderr } = await runChild(c.name, hostile.url);
-        table.push({ name: c.name, expected: c.expect ?? 'ok', observed: out ? (out.error?.code ?? 'ok') : `crash (${exitCode})`,
+        table.push({ name: c.name, expected: c.expect ?? 'ok', observed: out ? (out.error?.code ?? (out.value?.rejected ? `ok, ${out.value.rejected} rejected (${out.value.rejectedEvents[0]?.code})` : 'ok')) : `crash (${exitCode})`,
           elapsedMs: out?.elapsedMs, message: (out?.error?.message ?? '').slice(0, 160), requests: out?.hostileStats?.hostileRequests });
         assert.equal(exitCode, 0, `the child crashed: ${stderr.slice(-2000)}`);
         assert.ok(out, 'the child printed its result');
@@ -136,6 +137,10 @@ describe('hostile sync servers', { concurrency: 3 }, () => {
         if (c.expect === null) {
           assert.equal(out.error, null, `expected success, got ${JSON.stringify(out.error)}`);
           if (c.pulled !== undefined) assert.equal(out.value.pulled, c.pulled);
+          if (c.rejected) {
+            assert.equal(out.value.rejected, c.rejected.count);
+            for (const r of out.value.rejectedEvents) assert.equal(r.code, c.rejected.code, r.message);
+          }
         } else {
           assert.ok(out.error, `expected ${c.expect}, the operation succeeded: ${JSON.stringify(out.value)}`);
           assert.equal(out.error.isDataCollectError, true, `not a DataCollectError: ${out.error.name}`);
@@ -166,6 +171,9 @@ describe('hostile sync servers', { concurrency: 3 }, () => {
         // Memory: the stack pointer exactly back, the heap not grown past the slack.
         assert.equal(out.after.stack, out.before.stack, 'the wasm stack pointer moved');
         assert.ok(out.after.heapBytes - out.before.heapBytes <= HEAP_SLACK, `heap grew by ${out.after.heapBytes - out.before.heapBytes}`);
+        // What the allocator holds: back near where it was (the failed run's result and error are
+        // kept in the sync state). A successful pull keeps what it pulled.
+        if (!c.pulled) assert.ok(out.after.inUse - out.before.inUse <= IN_USE_SLACK, `${out.after.inUse - out.before.inUse} more bytes allocated`);
         // The next sync against the good server: everything arrives once.
         assert.equal(out.final.ok, true, `the good sync failed: ${out.final.code} ${out.final.message}`);
         assert.equal(out.final.unsynced, 0);

@@ -58,6 +58,7 @@ test('100 failing syncs with a schemeless URL leave the wasm stack pointer and h
   assert.equal(first.code, 'NETWORK', first.message);
   const stack = module.stackSave();
   const heap = module.HEAP8.length;
+  const inUse = module._dc_heap_in_use();
   for (let i = 0; i < 100; i++) {
     const result = await syncOnce();
     assert.equal(result.code, 'NETWORK');
@@ -65,6 +66,7 @@ test('100 failing syncs with a schemeless URL leave the wasm stack pointer and h
   }
   assert.equal(module.stackSave(), stack);
   assert.ok(module.HEAP8.length - heap <= 1024 * 1024, `the heap grew by ${module.HEAP8.length - heap} bytes`);
+  assert.ok(module._dc_heap_in_use() - inUse <= 64 * 1024, `${module._dc_heap_in_use() - inUse} more bytes allocated`);
   // The same for a port nobody listens on (connection refused), through the public API.
   const refused = await open({ name: 'p', storage: 'memory', module, syncServerUrl: 'http://127.0.0.1:9', sync: { maxAttempts: 1 } });
   for (let i = 0; i < 100; i++) await rejectsWith('NETWORK', () => refused.syncManager.sync());

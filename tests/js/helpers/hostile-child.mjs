@@ -16,7 +16,7 @@ const stats = async () => (await fetch(`${url}/__stats`)).json();
 
 const module = await loadModule();
 // The wasm stack pointer and the allocator's break: both must be back after a failure.
-const memory = () => ({ stack: module.stackSave(), heapBytes: module.HEAP8.length });
+const memory = () => ({ stack: module.stackSave(), heapBytes: module.HEAP8.length, inUse: module._dc_heap_in_use() });
 
 const store = await open({ name: tag, storage: 'memory', userId: 'hostile', syncServerUrl: url, module,
   sync: { maxAttempts: 1, backoffBaseMs: 10, requestTimeoutMs: 5000, ...(c.options ?? {}) } });
@@ -62,7 +62,7 @@ try {
 const failedAt = Date.now();
 const elapsedMs = failedAt - started;
 // Give a transport that did not abort the time to show it (bytes after the failure).
-await new Promise((resolve) => setTimeout(resolve, 350));
+await new Promise((resolve) => setTimeout(resolve, c.closedWithinMs ? c.closedWithinMs + 50 : 50));
 const hostileStats = await stats();
 const out = { name, error, value, elapsedMs, closeMs, hookCalls, before, failedAt, hostileStats };
 

@@ -15,7 +15,7 @@ import { checkFormData } from './form-data.js';
 import { createModuleInstance, isNode, loadModule, loadedModule } from './loader.js';
 import { openSession } from './session.js';
 import { EntityStore, EventApplierService, EventStore } from './stores.js';
-import { InternalSyncManager } from './sync.js';
+import { InternalSyncManager, checkSyncOptions, checkSyncServerUrl } from './sync.js';
 
 export {
   createModuleInstance, DataCollectError, EntityDataManager, EntityStore, ErrorCodes, EventApplierService, EventStore,
@@ -86,6 +86,11 @@ export async function open(options = {}) {
   const { name = 'default', userId, syncServerUrl, authToken = '', configId = 'default', lock = 'fail' } = options;
   if (typeof name !== 'string' || name === '' || /[/\\]/.test(name))
     throw new DataCollectError('INVALID_FORM', 'name must be a non-empty string without slashes');
+  // Checked before anything is opened: a bad URL or option is an error with nothing to clean up.
+  if (syncServerUrl !== undefined && syncServerUrl !== null && syncServerUrl !== '') {
+    checkSyncServerUrl(syncServerUrl);
+    checkSyncOptions(options.sync ?? {}, { hooks: true });
+  }
   const storage = options.storage ?? (isNode ? 'memory' : 'indexeddb');
   const module = options.module ?? (await loadModule({ wasmUrl: options.wasmUrl, wasmBinary: options.wasmBinary }));
   const where = typeof storage === 'object' && storage ? `dir:${storage.directory}` : `${storage}:${name}:${configId}`;

@@ -2,6 +2,7 @@
 // The engine answers every call with a Result: the JSON text of the value (a string) or an error
 // object {ok: false, code, message, status}; this file turns Results into values or thrown errors.
 
+// The list of src/core/error_codes.def (the one source; tests/js/error-codes.test.mjs checks this copy).
 /** @type {readonly import('./index.d.ts').ErrorCode[]} (checkJs: every code here is declared) */
 export const ErrorCodes = Object.freeze([
   'INVALID_FORM', 'INVALID_MEMBER_DATA', 'INVALID_GROUP', 'ENTITY_NOT_FOUND', 'NO_APPLIER',

@@ -2,6 +2,7 @@
 // The test suite type-checks a consumer against them (tests/js/types/consumer.ts) and the JS
 // files against them (checkJs, tests/js/types/tsconfig.checkjs.json). Described in docs/api.md.
 
+/** The codes of src/core/error_codes.def (docs/errors.md; checked by tests/js/error-codes.test.mjs). */
 export type ErrorCode =
   | 'INVALID_FORM' | 'INVALID_MEMBER_DATA' | 'INVALID_GROUP' | 'ENTITY_NOT_FOUND' | 'NO_APPLIER'
   | 'DUPLICATES_EXIST' | 'UNAUTHORIZED' | 'NETWORK' | 'SERVER_ERROR' | 'BAD_RESPONSE' | 'STORAGE'
@@ -248,6 +249,10 @@ export interface SyncResult {
   conflicts: number;
   rejectedEvents: RejectedEvent[];
   conflictList: Conflict[];
+  /** The audit-log step failed; the events went through and the next sync retries it (docs/protocol.md). */
+  auditError?: { code: ErrorCode; message: string; status?: number };
+  /** A server paging by timestamp may have skipped events sharing one timestamp (docs/protocol.md). */
+  possiblySkipped?: true;
 }
 
 /** What getSyncState() reports (never the token). */
@@ -297,8 +302,11 @@ export interface SyncOptions {
   /** Attempts per request on network errors and 5xx. */
   maxAttempts?: number;
   backoffBaseMs?: number;
+  /** Integer 1..2^31-1, default 30000; the request is aborted when it runs out. */
   requestTimeoutMs?: number;
   tokenRefreshMarginMs?: number;
+  /** Largest response body accepted, integer 1024..2^31-1, default 8 MiB; a larger one is aborted while it arrives (docs/protocol.md, 'Transport'). */
+  maxResponseBytes?: number;
   onProgress?: (progress: SyncProgress) => void;
   onAuthRequired?: (reason: 'unauthorized' | 'token-expiring') => AuthAnswer | Promise<AuthAnswer>;
   /** Synchronous; returns a form to submit as the resolution, or null for the default order. */
@@ -368,6 +376,7 @@ export interface OpenOptions {
   storage?: 'indexeddb' | 'memory' | { directory: string };
   /** Filled into forms submitted through entityDataManager without a userId. */
   userId?: string;
+  /** Absolute http:/https: URL without credentials, query or fragment (else INVALID_ARGUMENT). */
   syncServerUrl?: string;
   authToken?: string;
   configId?: string;

@@ -9,6 +9,7 @@
 //   module worker (no importScripts there), and a 404 would leave its ready Promise pending.
 // Every failure rejects with DataCollectError LOAD_FAILED.
 import { DataCollectError } from './errors.js';
+import { fetchHttpSend } from './http-fetch.js';
 
 const host = /** @type {any} */ (globalThis);
 export const isNode =
@@ -87,6 +88,7 @@ async function browserFactory(options) {
     factory,
     failed,
     options: {
+      dcHttp: fetchHttpSend,  // the engine's HTTP (docs/protocol.md, 'Transport')
       instantiateWasm(imports, receive) {
         instantiate(source, imports).then(
           (result) => receive(result.instance, result.module),

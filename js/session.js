@@ -96,7 +96,15 @@ export class StoreSession {
         console.warn(`[datacollect] close hook threw: ${error?.message ?? error}`);
       }
     }
-    // Operations already started finish (a submit that was accepted becomes durable).
+    // Requests in flight are aborted (their syncs end with CLOSED, nothing more is received);
+    // operations already started finish (a submit that was accepted becomes durable).
+    for (const handle of this.syncHandles) {
+      try {
+        handle.close();
+      } catch (error) {
+        console.warn(`[datacollect] aborting the sync requests failed: ${error?.message ?? error}`);
+      }
+    }
     await Promise.allSettled([...this.running]);
     try {
       for (const handle of this.syncHandles) handle.delete();

@@ -13,6 +13,51 @@ const LAST_SYNCED_KEY = 'lastSyncedAt';
 
 const invalidArgument = (message) => new DataCollectError('INVALID_ARGUMENT', message);
 
+// syncServerUrl must be an absolute http:/https: URL without credentials, query or fragment
+// (docs/api.md, 'Sync options'): checked where it is given, so a typo is an error at once, not a
+// failing sync later. -> the URL without trailing slashes.
+export function checkSyncServerUrl(url) {
+  if (typeof url !== 'string') throw invalidArgument(`syncServerUrl must be a string, got ${url === null ? 'null' : typeof url}`);
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidArgument(`syncServerUrl must be an absolute http: or https: URL such as "http://localhost:8080", got "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw invalidArgument(`syncServerUrl must start with http:// or https://, got "${url}"`);
+  if (parsed.username || parsed.password)
+    throw invalidArgument('syncServerUrl must not contain a user name or password: use login() or an auth token');
+  if (parsed.search || parsed.hash || /[?#]/.test(url))
+    throw invalidArgument(`syncServerUrl must not have a query or fragment, got "${url}"`);
+  return url.replace(/\/+$/, '');
+}
+
+// The engine's options (docs/api.md, 'Sync options'): [min, max] of each, all integers.
+const OPTION_RANGES = {
+  pushChunkSize: [0, 100000], pullLimit: [0, 100000], maxAttempts: [1, 100], backoffBaseMs: [0, 2 ** 31 - 1],
+  requestTimeoutMs: [1, 2 ** 31 - 1], tokenRefreshMarginMs: [0, 2 ** 31 - 1], maxResponseBytes: [1024, 2 ** 31 - 1],
+};
+
+const HOOKS = ['onProgress', 'onAuthRequired', 'onConflict'];
+
+// hooks: whether the hook options (functions) are allowed too (the constructor's, not setOptions').
+export function checkSyncOptions(options, { hooks = false } = {}) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('sync options must be an object');
+  for (const [key, value] of Object.entries(options)) {
+    if (hooks && HOOKS.includes(key)) {
+      if (value !== undefined && value !== null && typeof value !== 'function') throw invalidArgument(`sync option ${key} must be a function`);
+      continue;
+    }
+    const range = OPTION_RANGES[key];
+    if (!range) throw invalidArgument(`Unknown sync option: ${key}`);
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < range[0] || value > range[1])
+      throw invalidArgument(`sync option ${key} must be an integer from ${range[0]} to ${range[1]}, got ${String(value)}`);
+  }
+  return options;
+}
+
 // A JS function called from C++ must never throw into wasm (C++ destructors would be skipped).
 function reportHookError(what, error) {
   console.warn(`[datacollect] ${what} threw: ${error?.message ?? error}`);
@@ -26,13 +71,13 @@ export class InternalSyncManager {
     if (!session || entityStore?._session !== session || eventApplierService?._session !== session)
       throw invalid('InternalSyncManager needs the EventStore, EntityStore and EventApplierService of one open store');
     if (session.closed) throw closedError();
-    requireString(syncServerUrl, 'syncServerUrl');
-    const { onProgress, onAuthRequired, onConflict, ...engineOptions } = options ?? {};
+    const baseUrl = checkSyncServerUrl(syncServerUrl);
+    const { onProgress, onAuthRequired, onConflict, ...engineOptions } = checkSyncOptions(options ?? {}, { hooks: true });
     this._session = session;
     this._handle = new session.module.SyncHandle(session.engine);
     session.syncHandles.add(this._handle);
     try {
-      unwrap(this._handle.init(syncServerUrl.replace(/\/+$/, ''), authToken ?? '', configId ?? 'default',
+      unwrap(this._handle.init(baseUrl, authToken ?? '', configId ?? 'default',
         toJsonText(engineOptions, 'sync options')));
     } catch (error) {
       session.syncHandles.delete(this._handle);
@@ -192,7 +237,7 @@ export class InternalSyncManager {
 
   async getSyncState() { return this._call('getSyncState'); }
   getOptions() { return this._call('getOptions'); }
-  setOptions(options) { this._call('setOptions', toJsonText(options, 'sync options')); }
+  setOptions(options) { this._call('setOptions', toJsonText(checkSyncOptions(options), 'sync options')); }
 
   // fn({phase: "push"|"pull"|"audit", done, total?}) after each chunk/page; null removes it.
   setProgressCallback(fn) {

@@ -1,25 +1,33 @@
 #include "core/error.hpp"
 
+#include <exception>
+#include <new>
+
 namespace dc {
 
 const char* errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::InvalidForm: return "INVALID_FORM";
-    case ErrorCode::InvalidMemberData: return "INVALID_MEMBER_DATA";
-    case ErrorCode::InvalidGroup: return "INVALID_GROUP";
-    case ErrorCode::EntityNotFound: return "ENTITY_NOT_FOUND";
-    case ErrorCode::NoApplier: return "NO_APPLIER";
-    case ErrorCode::DuplicatesExist: return "DUPLICATES_EXIST";
-    case ErrorCode::Unauthorized: return "UNAUTHORIZED";
-    case ErrorCode::Network: return "NETWORK";
-    case ErrorCode::ServerError: return "SERVER_ERROR";
-    case ErrorCode::BadResponse: return "BAD_RESPONSE";
-    case ErrorCode::Storage: return "STORAGE";
-    case ErrorCode::StoreLocked: return "STORE_LOCKED";
-    case ErrorCode::Closed: return "CLOSED";
-    case ErrorCode::Internal: return "INTERNAL";
+#define DC_ERROR_CODE(enumerator, name, meaning) \
+  case ErrorCode::enumerator:                    \
+    return #name;
+#include "core/error_codes.def"
+#undef DC_ERROR_CODE
   }
   return "UNKNOWN";
+}
+
+Error currentExceptionAsError(const std::string& during) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return e;
+  } catch (const std::bad_alloc&) {
+    return Error(ErrorCode::Storage, "Out of memory while " + during);
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::Internal, "Internal error while " + during + ": " + e.what());
+  } catch (...) {
+    return Error(ErrorCode::Internal, "Internal error while " + during);
+  }
 }
 
 }  // namespace dc

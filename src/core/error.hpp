@@ -6,24 +6,14 @@
 
 namespace dc {
 
+// One enumerator per line of error_codes.def (the single list of codes).
 enum class ErrorCode {
-  InvalidForm,
-  InvalidMemberData,
-  InvalidGroup,
-  EntityNotFound,
-  NoApplier,
-  DuplicatesExist,
-  Unauthorized,
-  Network,
-  ServerError,
-  BadResponse,
-  Storage,
-  StoreLocked,
-  Closed,
-  Internal,  // a check of the engine's own invariants failed (a bug, not bad input)
+#define DC_ERROR_CODE(enumerator, name, meaning) enumerator,
+#include "core/error_codes.def"
+#undef DC_ERROR_CODE
 };
 
-// "INVALID_FORM", "NETWORK", ... exactly as the JS API reports them.
+// The NAME column of error_codes.def, exactly as the JS API reports it.
 const char* errorCodeName(ErrorCode code);
 
 class Error : public std::runtime_error {
@@ -39,5 +29,10 @@ class Error : public std::runtime_error {
   ErrorCode code_;
   int httpStatus_;
 };
+
+// The coded error of the exception being handled (call only inside a catch block): a dc::Error
+// as it is, std::bad_alloc as STORAGE (out of memory: a resource, not a bug), anything else
+// INTERNAL (an engine bug) with `during` in the message.
+Error currentExceptionAsError(const std::string& during);
 
 }  // namespace dc

@@ -27,6 +27,8 @@ namespace dc {
 
 // State keys with this prefix survive clearEvents() (e.g. "device.authToken", "device.hlc").
 inline constexpr const char* kDeviceStatePrefix = "device.";
+// Where the sync manager keeps the store's token (docs/api.md, 'One login per store').
+inline constexpr const char* kAuthTokenStateKey = "device.authToken";
 
 // What one commit changed, for change listeners (the JS layer's store.onChange): entities put,
 // deleted or marked synced, and events added or whose sync level changed. `cleared` is set by

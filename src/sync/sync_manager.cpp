@@ -8,12 +8,15 @@
 // errors in one place (classify), so every failure shape (docs/protocol.md) ends up the same way.
 #include "sync/sync_manager.hpp"
 
+#include <map>
+
 #include <algorithm>
 #include <random>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "core/timestamp.hpp"
 #include "sync/http_util.hpp"
 
 namespace dc {
@@ -25,9 +28,16 @@ namespace {
 constexpr size_t kOriginalBatch = 10;
 constexpr size_t kExtendedBatch = 500;
 constexpr size_t kMaxRecordedConflicts = 200;
+// Pull pages in a row that say "more" without events or without a new cursor before giving up.
+constexpr size_t kMaxPagesWithoutProgress = 3;
+constexpr const char* kEpoch = "1970-01-01T00:00:00.000Z";
 
 // Sync-state keys, persisted with the store (Store::state).
-constexpr const char* kAuthTokenKey = "authToken";
+// The token is the device's, not the log's: under kDeviceStatePrefix it survives clearStore(), like
+// the live managers' view of it (docs/api.md, 'One login per store'). Every manager of a store reads
+// it from the store, so a login through any of them is seen by all.
+constexpr const char* kAuthTokenKey = kAuthTokenStateKey;
+constexpr const char* kLegacyAuthTokenKey = "authToken";  // stores written before: moved on open
 constexpr const char* kPullCursorKey = "pullCursor";
 constexpr const char* kAuditCursorKey = "auditPullCursor";
 constexpr const char* kExtensionsKey = "serverExtensions";
@@ -39,10 +49,19 @@ constexpr const char* kConflictMarkKey = "conflictAuditMark";
 
 constexpr const char* kDuplicatesMessage = "Duplicates exist! Please resolve them before syncing.";
 
-// Anything but dc::Error thrown by the stores is a bug; report it as a failed storage step
-// (nothing half-done: each store write is one transaction).
-Error internalError(const char* during, const std::exception& e) {
-  return Error(ErrorCode::Storage, std::string("Internal error while ") + during + ": " + e.what());
+// The one exception boundary of the continuations (docs/protocol.md, 'Failures'): a throw in `body`
+// (a store write failing: STORAGE; anything else is a bug: INTERNAL) ends the step through `fail`
+// with its coded error instead of unwinding into the event loop, where nothing would settle the
+// operation. `fail` runs outside the try, so a throw after it cannot report twice.
+template <class Fail, class Body>
+void guarded(const std::string& during, Fail&& fail, Body&& body) {
+  std::optional<Error> err;
+  try {
+    body();
+  } catch (...) {
+    err = currentExceptionAsError(during);
+  }
+  if (err) fail(std::move(*err));
 }
 
 bool isRetryable(const Error& e) {
@@ -74,6 +93,8 @@ struct ApiCall {
   std::string secret;  // extra text that must never reach an error message (a password)
   // Endpoint-specific check of a 2xx JSON body (shape, pull's `error` field).
   std::function<std::optional<Error>(const Json&)> validate;
+  // When set, receives whether the last response was over maxResponseBytes (pull lowers `limit`).
+  std::shared_ptr<bool> tooLarge;
   std::string what() const { return method + " " + path; }
 };
 
@@ -96,6 +117,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     Json result = emptyResult();
     // entityGuid -> local events that touched it since the previous successful pull.
     std::unordered_map<std::string, std::vector<std::string>> localChanges;
+    bool finished = false;  // finish() ran: later completions (a step ending twice) are ignored
+    size_t limitOverride = 0;  // pull `limit` lowered after a page over maxResponseBytes (0 = none)
+    size_t stalledPages = 0;   // consecutive pull pages with "more" but no events or no new cursor
   };
   using RunPtr = std::shared_ptr<Run>;
 
@@ -103,7 +127,6 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   EntityStore& entities;
   EventApplierService& applier;
   std::string baseUrl;
-  std::string token;
   std::string configId;
   Transport& transport;
   Clock& clock;
@@ -114,7 +137,11 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   ConflictResolver resolver;
 
   bool closed = false;
+  // Armed backoff waits by timer id: close() runs them at once (they then end with CLOSED), so
+  // closing never waits out a backoff.
+  std::map<Clock::TimerId, std::function<void()>> backoffs;
   std::optional<Flight> running;
+  RunPtr current;  // the running flight's run (failRunning ends it)
   std::vector<Flight> queued;
   std::mt19937_64 rng;
 
@@ -123,20 +150,32 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       : events(ev), entities(en), applier(ap), baseUrl(std::move(url)), configId(std::move(cfg)), transport(tr),
         clock(cl), opts(o), rng(std::random_device{}() ^ static_cast<uint64_t>(cl.nowMs())) {
     while (!baseUrl.empty() && baseUrl.back() == '/') baseUrl.pop_back();
-    // A token given to the constructor wins; otherwise a reload stays logged in.
+    // A token given to the constructor wins (for every manager of the store); otherwise a reload
+    // stays logged in. A token stored under the old key moves to the device key.
     if (!tok.empty()) setToken(tok);
-    else if (auto stored = state(kAuthTokenKey); stored && stored->is_string()) token = stored->get<std::string>();
+    else if (state(kLegacyAuthTokenKey)) setToken(token());
   }
 
   // EventStore::store() is non-const but reading through it is; the references are not owned.
   Store& store() const { return events.store(); }
   std::optional<Json> state(const char* key) const { return events.getSyncState(key); }
 
+  // The store's token: the one every manager of the store uses.
+  std::string token() const {
+    auto t = state(kAuthTokenKey);
+    if (!t) t = state(kLegacyAuthTokenKey);
+    return t && t->is_string() ? t->get<std::string>() : std::string();
+  }
+
+  // One record: the token and the removal of the old key (throws STORAGE, nothing changed).
   void setToken(const std::string& t) {
-    token = t;
-    auto stored = state(kAuthTokenKey);
     Json value = t.empty() ? Json(nullptr) : Json(t);
-    if (stored.value_or(Json(nullptr)) != value) events.setSyncState(kAuthTokenKey, value);
+    bool legacy = state(kLegacyAuthTokenKey).has_value();
+    if (!legacy && state(kAuthTokenKey).value_or(Json(nullptr)) == value) return;
+    Transaction tx(store());
+    tx.setState(kAuthTokenKey, value);
+    if (legacy) tx.setState(kLegacyAuthTokenKey, nullptr);
+    tx.commit();
   }
 
   bool extensionsSeen() const {
@@ -189,23 +228,43 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       steps.push_back([self, run](Next next) { self->pullPages(run, std::move(next)); });
       steps.push_back([self, run](Next next) { self->pullAuditLogs(run, std::move(next)); });
     }
+    current = run;
     runSteps(std::make_shared<decltype(steps)>(std::move(steps)), 0, run);
   }
 
+  // Each step gets a one-shot `next`; a step that throws while starting ends the run with its
+  // coded error (the continuations' boundary, see guarded()).
   void runSteps(std::shared_ptr<std::vector<std::function<void(Next)>>> steps, size_t i, RunPtr run) {
+    if (run->finished) return;
     if (closed) return finish(run, Error(ErrorCode::Closed, "The sync manager was closed during a sync."));
     if (i == steps->size()) return finish(run, std::nullopt);
     auto self = shared_from_this();
-    (*steps)[i]([self, steps, i, run](std::optional<Error> err) {
+    auto called = std::make_shared<bool>(false);
+    Next next = [self, steps, i, run, called](std::optional<Error> err) {
+      if (*called) return;
+      *called = true;
       if (err) return self->finish(run, std::move(err));
       self->runSteps(steps, i + 1, run);
-    });
+    };
+    guarded("running a sync step", next, [&] { (*steps)[i](next); });
+  }
+
+  // Ends the running operation now with `err` (the last-resort boundary of the platform's event
+  // loop: src/wasm/platform.hpp, runContinuation). No-op when nothing runs.
+  void failRunning(const Error& err) {
+    if (running && current && !current->finished) finish(current, err);
   }
 
   void finish(RunPtr run, std::optional<Error> err) {
-    auto complete = [self = shared_from_this(), run](std::optional<Error> e) {
+    if (run->finished) return;
+    run->finished = true;
+    auto completed = std::make_shared<bool>(false);
+    auto complete = [self = shared_from_this(), run, completed](std::optional<Error> e) {
+      if (*completed || !self->running) return;
+      *completed = true;
       Flight flight = std::move(*self->running);
       self->running.reset();
+      if (self->current == run) self->current.reset();
       for (auto& waiter : flight.waiters) waiter(e, run->result);
       if (!self->running && !self->queued.empty()) {
         Flight next = std::move(self->queued.front());
@@ -215,14 +274,14 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       }
     };
     if (closed) return complete(err);
-    try {
+    guarded("recording the sync result", [&](Error e) { if (!err) err = std::move(e); }, [&] {
       if (!err) confirmEntitiesIfAllSynced();
       events.setSyncState(kLastResultKey, run->result);
-    } catch (const Error& e) {
-      if (!err) err = e;
-    }
+    });
     // Report only once what this run changed is durable.
-    events.flush([complete, err](std::optional<Error> flushError) { complete(err ? err : flushError); });
+    guarded("flushing the store", [&](Error e) { complete(err ? err : std::optional<Error>(std::move(e))); }, [&] {
+      events.flush([complete, err](std::optional<Error> flushError) { complete(err ? err : flushError); });
+    });
   }
 
   // `initial` is the state the server has confirmed (docs/convergence.md): true for everything once nothing
@@ -234,10 +293,14 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   // ------------------------------------------------------------------ auth -------------------
 
   void refreshTokenIfExpiring(Next next) {
-    auto exp = http::jwtExpiryMs(token);
+    auto exp = http::jwtExpiryMs(token());
     if (!exp || *exp - clock.nowMs() > opts.tokenRefreshMarginMs || !onAuthRequired) return next(std::nullopt);
-    // Whatever the hook answers, go on: a token the server refuses comes back as a 401.
-    askForAuth("token-expiring", [next](std::optional<Error>) { next(std::nullopt); });
+    // Whatever the hook answers, go on: a token the server refuses comes back as a 401. A device
+    // failure (the new token could not be stored) or a bug ends the sync.
+    askForAuth("token-expiring", [next](std::optional<Error> e) {
+      bool fatal = e && (e->code() == ErrorCode::Storage || e->code() == ErrorCode::Internal);
+      next(fatal ? e : std::nullopt);
+    });
   }
 
   // Calls the hook and acts on its answer: a token, credentials to log in with, or nothing.
@@ -245,12 +308,14 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     if (!onAuthRequired) return done(Error(ErrorCode::Unauthorized, "Not authorized by the sync server; log in again."));
     auto self = shared_from_this();
     auto answered = std::make_shared<bool>(false);
-    onAuthRequired(reason, [self, answered, done](const Json& answer) {
+    auto respond = [self, answered, done](const Json& answer) {
       if (*answered || self->closed) return;  // a hook answering twice is ignored
       *answered = true;
       if (answer.is_string() && !answer.get<std::string>().empty()) {
-        self->setToken(answer.get<std::string>());
-        return done(std::nullopt);
+        std::optional<Error> stored;
+        guarded("storing the token from the auth hook", [&](Error e) { stored = std::move(e); },
+                [&] { self->setToken(answer.get<std::string>()); });
+        return done(std::move(stored));
       }
       if (answer.is_object() && answer.contains("email") && answer.contains("password") &&
           answer["email"].is_string() && answer["password"].is_string()) {
@@ -258,7 +323,13 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
                                   [done](std::optional<Error> e, Json) { done(std::move(e)); });
       }
       done(Error(ErrorCode::Unauthorized, "Not authorized by the sync server; log in again."));
-    });
+    };
+    // A hook that throws (a bug in the app's code) ends the wait instead of leaving it forever.
+    guarded("calling the auth-required hook", [&](Error e) {
+      if (*answered) return;
+      *answered = true;
+      done(std::move(e));
+    }, [&] { onAuthRequired(reason, respond); });
   }
 
   void loginRequest(const std::string& email, const std::string& password, SyncCallback done) {
@@ -268,12 +339,26 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       return Error(ErrorCode::BadResponse, "The sync server's login response has no token.", 200);
     };
     auto self = shared_from_this();
-    callWithRetry(call, [self, done](std::optional<Error> err, Json body) {
-      if (err) return done(std::move(err), Json::object());
-      self->setToken(body["token"].get<std::string>());
+    auto called = std::make_shared<bool>(false);
+    SyncCallback once = [done, called](std::optional<Error> e, Json r) {
+      if (*called) return;
+      *called = true;
+      done(std::move(e), std::move(r));
+    };
+    callWithRetry(call, [self, once](std::optional<Error> err, Json body) {
+      if (err) return once(std::move(err), Json::object());
       Json result = Json::object();
-      if (body.contains("userId")) result["userId"] = body["userId"];
-      done(std::nullopt, result);
+      bool stored = false;
+      guarded("storing the token after login", [&](Error e) { once(std::move(e), Json::object()); }, [&] {
+        self->setToken(body["token"].get<std::string>());
+        if (body.contains("userId")) result["userId"] = body["userId"];
+        stored = true;
+      });
+      if (!stored) return;
+      // Report only once the token is durable (a flush failure is the login's STORAGE error).
+      guarded("flushing the token", [&](Error e) { once(std::move(e), Json::object()); }, [&] {
+        self->events.flush([once, result](std::optional<Error> e) { once(e, e ? Json::object() : result); });
+      });
     });
   }
 
@@ -287,16 +372,40 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       req.url += (i == 0 ? "?" : "&") + call.query[i].first + "=" + http::urlEncode(call.query[i].second);
     }
     req.headers.emplace_back("Content-Type", "application/json");
-    if (call.authenticated && !token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
+    if (std::string t = token(); call.authenticated && !t.empty()) req.headers.emplace_back("Authorization", "Bearer " + t);
     if (call.body) req.body = *call.body;
     req.timeoutMs = opts.requestTimeoutMs;
+    req.maxResponseBytes = opts.maxResponseBytes;
     return req;
   }
 
   // Turns any response into either a JSON body or a typed error carrying status and message.
   std::optional<Error> classify(const ApiCall& call, const HttpResponse& resp, Json& body) const {
-    auto clean = [&](std::string text) { return http::redact(http::redact(std::move(text), token), call.secret); };
+    const std::string current = token();
+    auto clean = [&](std::string text) { return http::redact(http::redact(std::move(text), current), call.secret); };
     const std::string what = call.what();
+    // docs/protocol.md, 'Transport': redirects are never followed, bodies are bounded.
+    if (resp.redirected) {
+      std::string where = resp.location.empty() ? "without a Location" : "to " + resp.location.substr(0, 200);
+      std::string status = resp.status ? std::to_string(resp.status) + " " : "";
+      return Error(ErrorCode::ServerError,
+                   clean("Sync server answered " + status + "to " + what + " with a redirect (" + where +
+                         "), which is not followed: set syncServerUrl to the server's final address."),
+                   resp.status);
+    }
+    if (resp.tooLarge) {
+      bool answered = resp.status >= 200 && resp.status < 300;
+      return Error(answered ? ErrorCode::BadResponse : ErrorCode::ServerError,
+                   "Sync server's response (status " + std::to_string(resp.status) + ") to " + what +
+                       " is larger than maxResponseBytes (" + std::to_string(opts.maxResponseBytes) +
+                       " bytes); it was not received.",
+                   resp.status);
+    }
+    if (resp.outOfMemory) {
+      return Error(ErrorCode::BadResponse, "The response to " + what +
+                                               " could not be held in memory; lower maxResponseBytes (now " +
+                                               std::to_string(opts.maxResponseBytes) + " bytes).");
+    }
     if (resp.status == 0) {
       if (resp.timedOut) return Error(ErrorCode::Network, "Request to the sync server timed out (" + what + ").");
       std::string why = resp.networkError.empty() ? "no response" : resp.networkError;
@@ -335,19 +444,23 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
   // One request; a 401 asks the auth hook once and repeats the request with the new token.
   void sendOnce(const ApiCall& call, bool authRetried, ReplyCallback done) {
+    if (closed) return done(Error(ErrorCode::Closed, "The sync manager was closed during a sync."), Json());
     auto self = shared_from_this();
     auto settled = std::make_shared<bool>(false);
     auto inSend = std::make_shared<bool>(true);
-    auto onResponse = [self, call, authRetried, done, settled, inSend](HttpResponse resp) {
+    auto guard = std::make_shared<Clock::TimerId>(0);
+    auto onResponse = [self, call, authRetried, done, settled, inSend, guard](HttpResponse resp) {
       if (*settled) return;  // the timeout guard or the transport already answered
       *settled = true;
+      // An armed timer keeps a Node process alive after close() (docs/protocol.md, 'Transport').
+      if (*guard) self->clock.clearTimer(*guard);
       if (*inSend) {  // a synchronous transport: continue on the next turn so loops never recurse
         return self->clock.setTimeout(0, [self, call, authRetried, done, resp] { self->onReply(call, authRetried, done, resp); });
       }
       self->onReply(call, authRetried, done, resp);
     };
     // Guard: a transport that never answers still ends in a timeout.
-    clock.setTimeout(opts.requestTimeoutMs, [onResponse] {
+    *guard = clock.setTimer(opts.requestTimeoutMs, [onResponse] {
       HttpResponse timeout;
       timeout.timedOut = true;
       timeout.networkError = "timeout";
@@ -359,8 +472,11 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
   void onReply(const ApiCall& call, bool authRetried, ReplyCallback done, const HttpResponse& resp) {
     if (closed) return done(Error(ErrorCode::Closed, "The sync manager was closed during a sync."), Json());
+    if (call.tooLarge) *call.tooLarge = resp.tooLarge;
     Json body;
-    auto err = classify(call, resp, body);
+    std::optional<Error> err;
+    guarded("reading the response to " + call.what(), [&](Error e) { err = std::move(e); },
+            [&] { err = classify(call, resp, body); });
     if (err && resp.status == 401 && call.authenticated && !authRetried) {
       auto self = shared_from_this();
       return askForAuth("unauthorized", [self, call, done, err](std::optional<Error> authErr) {
@@ -372,12 +488,31 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Retries network errors and 5xx with exponential backoff; everything else is final.
+  // A throw while sending (building the request, the transport) ends the call with its error.
   void callWithRetry(const ApiCall& call, ReplyCallback done, int attempt = 1) {
+    auto self = shared_from_this();
+    auto sent = std::make_shared<bool>(false);
+    ReplyCallback once = [done, sent](std::optional<Error> e, Json b) {
+      if (*sent) return;
+      *sent = true;
+      done(std::move(e), std::move(b));
+    };
+    guarded("sending " + call.what(), [&](Error e) { once(std::move(e), Json()); },
+            [&] { callWithRetryUnguarded(call, once, attempt); });
+  }
+
+  void callWithRetryUnguarded(const ApiCall& call, ReplyCallback done, int attempt) {
     auto self = shared_from_this();
     sendOnce(call, false, [self, call, done, attempt](std::optional<Error> err, Json body) {
       if (!err || !isRetryable(*err) || attempt >= self->opts.maxAttempts || self->closed) return done(std::move(err), std::move(body));
       int64_t delay = self->opts.backoffBaseMs << std::min(attempt - 1, 20);
-      self->clock.setTimeout(delay, [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); });
+      std::function<void()> retry = [self, call, done, attempt] { self->callWithRetry(call, done, attempt + 1); };
+      auto id = std::make_shared<Clock::TimerId>(0);
+      *id = self->clock.setTimer(delay, [self, id, retry] {
+        self->backoffs.erase(*id);
+        retry();
+      });
+      if (*id) self->backoffs[*id] = retry;
     });
   }
 
@@ -432,27 +567,41 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       sent.push_back(g);
     }
     *text += "]}";
-    ApiCall call{"POST", "/api/sync/push", {}, std::move(text), true, "", expectObject};
+    ApiCall call{"POST", "/api/sync/push", {}, std::move(text), true, "", validateAck};
     auto self = shared_from_this();
     callWithRetry(call, [self, run, st, next, guids, sent](std::optional<Error> err, Json body) {
-      if (err && err->httpStatus() == 413 && guids.size() > 1) {  // too large: halve and retry
-        st->chunk = guids.size() / 2;
-        st->autoChunk = false;
-        return self->pushNextChunk(run, st, next);
-      }
-      if (err) return next(std::move(err));
-      try {
+      guarded("recording the push", next, [&] {
+        if (err && err->httpStatus() == 413 && guids.size() > 1) {  // too large: halve and retry
+          st->chunk = guids.size() / 2;
+          st->autoChunk = false;
+          return self->pushNextChunk(run, st, next);
+        }
+        if (err) return next(std::move(err));
         self->recordPushReply(run, sent, body);
-      } catch (const Error& e) {
-        return next(e);
-      } catch (const std::exception& e) {
-        return next(internalError("recording the push", e));
-      }
-      st->pos += guids.size();
-      if (st->autoChunk) st->chunk = self->pushChunkSize();
-      self->progress("push", st->pos, st->outbox.size());
-      self->pushNextChunk(run, st, next);
+        st->pos += guids.size();
+        if (st->autoChunk) st->chunk = self->pushChunkSize();
+        self->progress("push", st->pos, st->outbox.size());
+        self->pushNextChunk(run, st, next);
+      });
     });
+  }
+
+  // An acknowledgement must be a sync server's JSON answer (docs/protocol.md, 'Acknowledgements'):
+  // {status: "success"} (the original) and/or `accepted`/`rejected` lists (the extension). A captive
+  // portal's page, `{}` or another API's JSON never marks events as synced.
+  static std::optional<Error> validateAck(const Json& body) {
+    auto bad = [](const std::string& why) {
+      return Error(ErrorCode::BadResponse, "The sync server's acknowledgement " + why + "; nothing is marked as synced.");
+    };
+    if (!body.is_object()) return bad("is not a JSON object");
+    if (body.contains("error") && !body["error"].is_null()) return std::nullopt;  // classify reports it
+    bool success = body.value("status", Json()) == "success";
+    bool detailed = body.contains("accepted") || body.contains("rejected");
+    if (!success && !detailed) return bad("has neither status \"success\" nor accepted/rejected lists");
+    for (const char* key : {"accepted", "rejected"}) {
+      if (body.contains(key) && !body[key].is_array()) return bad(std::string("has a `") + key + "` that is not a list");
+    }
+    return std::nullopt;
   }
 
   // Marks what the server accepted as REMOTE and records what it rejected. Without the
@@ -512,35 +661,49 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       store().auditLog()[i].appendJson(*text);
     }
     *text += "],\"configId\":" + Json(configId).dump() + "}";
-    ApiCall call{"POST", "/api/sync/push/audit-logs", {}, std::move(text), true, "",
-                 expectObject};
+    ApiCall call{"POST", "/api/sync/push/audit-logs", {}, std::move(text), true, "", validateAck};
     auto self = shared_from_this();
     callWithRetry(call, [self, run, next, to, total](std::optional<Error> err, Json) {
-      if (err) return next(std::move(err));
-      self->store().setAuditPushedCount(to);
-      self->progress("audit", to, total);
-      self->pushAuditLogs(run, next);
+      guarded("recording the audit-log push", next, [&] {
+        if (err) return self->auditFailed(run, std::move(*err), next);
+        self->store().setAuditPushedCount(to);
+        self->progress("audit", to, total);
+        self->pushAuditLogs(run, next);
+      });
     });
+  }
+
+  // docs/protocol.md, 'Audit logs': a server failing the audit-log step does not undo a sync whose
+  // events went through. The result reports it as `auditError` (nothing is marked as sent, so the
+  // next sync retries); the device's own failures (STORAGE, INTERNAL) and CLOSED still end the run.
+  void auditFailed(RunPtr run, Error err, Next next) {
+    ErrorCode c = err.code();
+    if (c == ErrorCode::Storage || c == ErrorCode::Internal || c == ErrorCode::Closed) return next(std::move(err));
+    Json info{{"code", err.codeName()}, {"message", err.what()}};
+    if (err.httpStatus()) info["status"] = err.httpStatus();
+    if (!run->result.contains("auditError")) run->result["auditError"] = info;
+    next(std::nullopt);
   }
 
   void pullAuditLogs(RunPtr run, Next next) {
     auto since = state(kAuditCursorKey);
-    ApiCall call{"GET", "/api/sync/pull/audit-logs", {{"since", since ? cursorText(*since) : ""}, {"configId", configId}},
-                 nullptr, true, "", {}};
+    // Never an empty `since`: the original server compares it as a timestamp and answers 500
+    // (docs/protocol.md, 'The original server'); the epoch means "everything".
+    std::string from = since ? cursorText(*since) : "";
+    if (from.empty()) from = kEpoch;
+    ApiCall call{"GET", "/api/sync/pull/audit-logs", {{"since", from}, {"configId", configId}}, nullptr, true, "", {}};
     call.validate = [](const Json& body) -> std::optional<Error> {
       if (body.is_array()) return std::nullopt;
       return Error(ErrorCode::BadResponse, "The sync server's audit-log response is not a list.");
     };
     auto self = shared_from_this();
     callWithRetry(call, [self, run, next](std::optional<Error> err, Json body) {
-      if (err) return next(std::move(err));
-      try {
+      guarded("saving pulled audit logs", next, [&] {
+        if (err) return self->auditFailed(run, std::move(*err), next);
         self->saveAuditPage(body);
-      } catch (const Error& e) {
-        return next(e);
-      }
-      self->progress("audit", body.size(), std::nullopt);
-      next(std::nullopt);
+        self->progress("audit", body.size(), std::nullopt);
+        next(std::nullopt);
+      });
     });
   }
 
@@ -548,6 +711,8 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     std::vector<AuditEntry> entries;
     std::string newest;
     for (auto& j : body) {
+      // The original server rewrites userId to the pushing account's numeric id.
+      if (j.is_object() && j.contains("userId") && j["userId"].is_number()) j["userId"] = j["userId"].dump();
       try {
         entries.push_back(AuditEntry::fromJson(std::move(j)));
         newest = std::max(newest, entries.back().timestamp);
@@ -581,37 +746,62 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     std::string since = stored ? cursorText(*stored) : "";
     ApiCall call{"GET",
                  "/api/sync/pull",
-                 {{"since", since}, {"configId", configId}, {"limit", std::to_string(pullLimit())}},
+                 {{"since", since}, {"configId", configId},
+                  {"limit", std::to_string(run->limitOverride ? run->limitOverride : pullLimit())}},
                  nullptr,
                  true,
                  "",
                  validatePullPage};
     auto self = shared_from_this();
-    callWithRetry(call, [self, run, next, since](std::optional<Error> err, Json body) {
+    call.tooLarge = std::make_shared<bool>(false);
+    callWithRetry(call, [self, run, next, since, tooLarge = call.tooLarge](std::optional<Error> err, Json body) {
+      guarded("applying pulled events", next, [&] { self->onPullPage(run, next, since, *tooLarge, std::move(err), body); });
+    });
+  }
+
+  void onPullPage(RunPtr run, Next next, const std::string& since, bool tooLarge, std::optional<Error> err, Json& body) {
+    auto self = shared_from_this();
+    {
+      if (err && tooLarge) return pageTooLarge(run, next, since, std::move(*err));
       if (err) return next(std::move(err));
       // `remaining` (our server's extension, see docs/protocol.md): events after this page; with
       // it the progress has a total. Older servers omit it.
       std::optional<size_t> remaining;
       if (auto it = body.find("remaining"); it != body.end() && it->is_number_unsigned()) remaining = it->get<size_t>();
-      bool more = false;  // applyPage moves the events out of `body`
-      try {
-        more = self->applyPage(run, since, body);
-      } catch (const Error& e) {
-        return next(e);
-      } catch (const std::exception& e) {  // a core bug must not unwind through the event loop
-        return next(internalError("applying pulled events", e));
+      bool more = self->applyPage(run, since, body);  // moves the events out of `body`
+      if (run->stalledPages > kMaxPagesWithoutProgress) {
+        return next(Error(ErrorCode::ServerError,
+                          "The sync server keeps answering pulls with more pages but no new events (" +
+                              std::to_string(run->stalledPages) + " pages in a row); pull stopped."));
       }
       size_t pulled = run->result["pulled"].get<size_t>();
       self->progress("pull", pulled, remaining ? std::optional<size_t>(pulled + *remaining) : std::nullopt);
       if (more) return self->pullNextPage(run, next);
       self->events.setSyncState(kConflictMarkKey, self->store().auditLog().size());
       next(std::nullopt);
-    });
+    }
   }
 
-  static std::optional<Error> expectObject(const Json& body) {
-    if (body.is_object()) return std::nullopt;
-    return Error(ErrorCode::BadResponse, "The sync server's response is not a JSON object.");
+  // docs/protocol.md, 'Response size': a page over maxResponseBytes is asked again with half the
+  // `limit`, down to one event; one event over the limit is an error that names where it is
+  // (the transport did not receive it, so its guid is unknown) and is recorded in rejectedEvents.
+  void pageTooLarge(RunPtr run, Next next, const std::string& since, Error err) {
+    size_t limit = run->limitOverride ? run->limitOverride : pullLimit();
+    if (limit > 1) {
+      run->limitOverride = limit / 2;
+      return pullNextPage(run, next);
+    }
+    std::string key = "pull-after:" + since;
+    std::string message = "The event after pull cursor \"" + since + "\" is larger than maxResponseBytes (" +
+                          std::to_string(opts.maxResponseBytes) + " bytes) and was not received; raise maxResponseBytes to pull it.";
+    RejectedEvent r{Json{{"guid", key}, {"cursor", since}}, "TOO_LARGE", message, "pull"};
+    if (!store().rejectedEvents().count(key)) {
+      Transaction tx(store());
+      tx.addRejected(key, r);
+      tx.commit();
+    }
+    addRejectedToResult(run, r);
+    next(Error(ErrorCode::BadResponse, message, err.httpStatus()));
   }
 
   static std::optional<Error> validatePullPage(const Json& body) {
@@ -635,6 +825,11 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     if (hasServerCursor) cursor = cursorText(body["cursor"]);
     else if (hasNext) cursor = cursorText(body["nextCursor"]);
     else if (!page.empty() && page.back().is_object() && page.back().contains("timestamp")) cursor = cursorText(page.back()["timestamp"]);
+    if (!hasServerCursor && hasNext) cursor = recoverTies(run, page, cursor);
+    // A server that answers "there is more" without moving on or without events (docs/protocol.md,
+    // 'Pull'): tolerated a few pages, then an error (onPullPage), never an endless loop.
+    if (hasNext && (page.empty() || cursor == since)) ++run->stalledPages;
+    else run->stalledPages = 0;
 
     std::vector<Json> fresh;
     size_t pageSize = page.size();
@@ -659,8 +854,26 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     auto conflicts = detectConflicts(run, fresh, outcomes);
     run->result["pulled"] = run->result["pulled"].get<size_t>() + pageSize;
     recordConflicts(run, conflicts);
-    // Stop on the last page, and on a server that would make us ask for the same page forever.
-    return hasNext && pageSize > 0 && cursor != since;
+    return hasNext;
+  }
+
+  // docs/protocol.md, 'The original server': its next page asks `timestamp > cursor`, so events
+  // sharing the last timestamp T of a full page but not on it would be skipped. Ask again from
+  // just before T instead (what is stored already is skipped on arrival). When the whole page has
+  // timestamp T nothing can be gained: go on after T and report `possiblySkipped`.
+  static std::string recoverTies(RunPtr run, const Json& page, const std::string& cursor) {
+    if (page.empty() || !page.front().is_object() || !page.back().is_object()) return cursor;
+    std::string last = page.back().value("timestamp", Json("")).is_string() ? page.back().value("timestamp", "") : "";
+    if (last.empty() || cursor != last) return cursor;  // not a timestamp cursor
+    auto ms = parseTimestamp(last);
+    if (!ms) return cursor;
+    std::string first = page.front().value("timestamp", Json("")).is_string() ? page.front().value("timestamp", "") : "";
+    auto firstMs = parseTimestamp(first);
+    if (firstMs && *firstMs == *ms) {
+      run->result["possiblySkipped"] = true;
+      return cursor;
+    }
+    return formatTimestamp(*ms - 1);
   }
 
   void tally(RunPtr run, const ApplyOutcome& outcome, const std::vector<Json>& fresh) {
@@ -809,12 +1022,24 @@ InternalSyncManager::~InternalSyncManager() {
 }
 
 bool InternalSyncManager::isSyncing() const { return impl_->running.has_value(); }
+void InternalSyncManager::failRunning(const Error& error) { impl_->failRunning(error); }
+
+void InternalSyncManager::close() {
+  impl_->closed = true;
+  impl_->transport.abortAll();
+  auto waits = std::move(impl_->backoffs);
+  impl_->backoffs.clear();
+  for (auto& [id, retry] : waits) {
+    impl_->clock.clearTimer(id);
+    impl_->clock.setTimeout(0, std::move(retry));
+  }
+}
 
 void InternalSyncManager::login(const std::string& email, const std::string& password, SyncCallback done) {
   impl_->loginRequest(email, password, std::move(done));
 }
 void InternalSyncManager::setAuthToken(const std::string& token) { impl_->setToken(token); }
-bool InternalSyncManager::hasAuthToken() const { return !impl_->token.empty(); }
+bool InternalSyncManager::hasAuthToken() const { return !impl_->token().empty(); }
 void InternalSyncManager::logout() { impl_->setToken(""); }
 
 size_t InternalSyncManager::getUnsyncedEventsCount() const { return impl_->outboxGuids().size(); }

@@ -34,13 +34,17 @@ struct SyncOptions {
   // Backoff before attempt n (n >= 2): backoffBaseMs * 2^(n-2).
   int64_t backoffBaseMs = 500;
   int requestTimeoutMs = 30000;
+  // Largest response body accepted; the transport aborts a response past it (docs/protocol.md, 'Transport').
+  size_t maxResponseBytes = 8u << 20;
   // A JWT whose `exp` is closer than this triggers the auth-required hook before a sync starts.
   int64_t tokenRefreshMarginMs = 60000;
 };
 
 // Completion of every operation: an error, or a JSON result.
 // sync/push/pull result: {pushed, pulled, applied, rejected, conflicts,
-//                         rejectedEvents: [RejectedEvent JSON], conflictList: [conflict JSON]}
+//                         rejectedEvents: [RejectedEvent JSON], conflictList: [conflict JSON],
+//                         auditError?: {code, message, status?}  (the audit-log step failed; retried next time)
+//                         possiblySkipped?: true  (the server's timestamp paging may have skipped events)}
 // login result: {userId}
 // (The token is never part of a result, a message or a log line.)
 using SyncCallback = std::function<void(std::optional<Error> error, Json result)>;
@@ -71,6 +75,13 @@ class InternalSyncManager {
   InternalSyncManager& operator=(const InternalSyncManager&) = delete;
 
   bool isSyncing() const;
+  // Ends the running sync/push/pull now with `error` (its callbacks get it, isSyncing() turns
+  // false, the next call starts afresh). The platform's event loop calls it when an exception
+  // escapes a continuation (src/wasm/platform.hpp, runContinuation). No-op when nothing runs.
+  void failRunning(const Error& error);
+  // The store is closing: aborts the requests in flight (their operations end with CLOSED) and
+  // starts no new ones. Irreversible.
+  void close();
 
   // POST /api/users/login; on success the token is kept and persisted in the store.
   void login(const std::string& email, const std::string& password, SyncCallback done);

@@ -163,13 +163,17 @@ std::map<int, FlushCallback>& pendingFlushes() {
   return pending;
 }
 
+// Bound entry point called by flush_glue.js: the flush's continuations (a sync's finish, a
+// write's completion) run under it, so it has the same guard as every other entry point.
 void completeFlush(int id, std::string code, std::string message) {
-  auto it = pendingFlushes().find(id);
-  if (it == pendingFlushes().end()) return;
-  FlushCallback done = std::move(it->second);
-  pendingFlushes().erase(it);
-  if (code.empty()) done(std::nullopt);
-  else done(Error(ErrorCode::Storage, message));
+  runContinuation("a flush completion", [&] {
+    auto it = pendingFlushes().find(id);
+    if (it == pendingFlushes().end()) return;
+    FlushCallback done = std::move(it->second);
+    pendingFlushes().erase(it);
+    if (code.empty()) done(std::nullopt);
+    else done(Error(ErrorCode::Storage, message));
+  });
 }
 
 // kind: "idbfs" (utime + FS.syncfs on the mount) or "nodefs" (fsync the real files).
@@ -616,21 +620,47 @@ class SourceScope {
   std::string outer_;
 };
 
-// The fetch transport, with each response handled under a SourceScope.
+// What ends the running operation when an exception escapes a continuation (set once the manager
+// exists; see runContinuation in src/wasm/platform.hpp).
+using EscapeHandler = std::shared_ptr<std::function<void(const Error&)>>;
+
+// The JS transport, with each response handled under a SourceScope and the continuation boundary.
 class SyncSourceTransport : public Transport {
  public:
-  SyncSourceTransport(std::unique_ptr<Transport> inner, std::shared_ptr<std::string> cell)
-      : inner_(std::move(inner)), cell_(std::move(cell)) {}
+  SyncSourceTransport(std::unique_ptr<Transport> inner, std::shared_ptr<std::string> cell, EscapeHandler onEscape)
+      : inner_(std::move(inner)), cell_(std::move(cell)), onEscape_(std::move(onEscape)) {}
   void send(const HttpRequest& request, ResponseCallback done) override {
-    inner_->send(request, [cell = cell_, done = std::move(done)](HttpResponse response) mutable {
+    inner_->send(request, [cell = cell_, onEscape = onEscape_, done = std::move(done)](HttpResponse response) mutable {
       SourceScope scope(cell);
-      done(std::move(response));
+      runContinuation("a sync response handler", [&] { done(std::move(response)); },
+                      [&](const Error& e) { if (*onEscape) (*onEscape)(e); });
     });
   }
+  void abortAll() override { inner_->abortAll(); }
 
  private:
   std::unique_ptr<Transport> inner_;
   std::shared_ptr<std::string> cell_;
+  EscapeHandler onEscape_;
+};
+
+// The JS clock, with each timer of the sync manager run under the continuation boundary.
+class GuardedClock : public Clock {
+ public:
+  GuardedClock(std::unique_ptr<Clock> inner, EscapeHandler onEscape) : inner_(std::move(inner)), onEscape_(std::move(onEscape)) {}
+  int64_t nowMs() override { return inner_->nowMs(); }
+  void setTimeout(int64_t delayMs, std::function<void()> fn) override { inner_->setTimeout(delayMs, wrap(std::move(fn))); }
+  TimerId setTimer(int64_t delayMs, std::function<void()> fn) override { return inner_->setTimer(delayMs, wrap(std::move(fn))); }
+  void clearTimer(TimerId id) override { inner_->clearTimer(id); }
+
+ private:
+  std::function<void()> wrap(std::function<void()> fn) {
+    return [onEscape = onEscape_, fn = std::move(fn)] {
+      runContinuation("a sync timer", fn, [&](const Error& e) { if (*onEscape) (*onEscape)(e); });
+    };
+  }
+  std::unique_ptr<Clock> inner_;
+  EscapeHandler onEscape_;
 };
 
 SyncCallback resultCallback(val cb) {
@@ -648,20 +678,28 @@ SyncOptions syncOptionsFromJson(const Json& j, SyncOptions o) {
   if (j.contains("backoffBaseMs")) o.backoffBaseMs = j["backoffBaseMs"].get<int64_t>();
   if (j.contains("requestTimeoutMs")) o.requestTimeoutMs = j["requestTimeoutMs"].get<int>();
   if (j.contains("tokenRefreshMarginMs")) o.tokenRefreshMarginMs = j["tokenRefreshMarginMs"].get<int64_t>();
+  size("maxResponseBytes", o.maxResponseBytes);
   return o;
 }
 
 Json syncOptionsToJson(const SyncOptions& o) {
   return {{"pushChunkSize", o.pushChunkSize},       {"pullLimit", o.pullLimit},
           {"maxAttempts", o.maxAttempts},           {"backoffBaseMs", o.backoffBaseMs},
-          {"requestTimeoutMs", o.requestTimeoutMs}, {"tokenRefreshMarginMs", o.tokenRefreshMarginMs}};
+          {"requestTimeoutMs", o.requestTimeoutMs}, {"tokenRefreshMarginMs", o.tokenRefreshMarginMs},
+          {"maxResponseBytes", o.maxResponseBytes}};
 }
 
 class SyncHandle {
  public:
   explicit SyncHandle(Engine& engine) : engine_(&engine) { engine.syncHandles().insert(this); }
   ~SyncHandle() {
+    *alive_ = false;
     if (engine_) engine_->syncHandles().erase(this);
+    // Requests still in flight complete (CLOSED) while the clock they use still exists.
+    close();
+    manager_.reset();
+    transport_.reset();
+    clock_.reset();
   }
 
   val init(std::string url, std::string token, std::string configId, std::string optionsJson) {
@@ -669,22 +707,32 @@ class SyncHandle {
       if (!engine_) throw Error(ErrorCode::Closed, "The store is closed");
       SyncOptions options = syncOptionsFromJson(parseJson(optionsJson, "sync options"), SyncOptions{});
       source_ = engine_->sourceCell();
-      transport_ = std::make_unique<SyncSourceTransport>(makeFetchTransport(), source_);
-      clock_ = makeJsClock();
+      auto onEscape = std::make_shared<std::function<void(const Error&)>>();
+      transport_ = std::make_unique<SyncSourceTransport>(makeJsTransport(), source_, onEscape);
+      clock_ = std::make_unique<GuardedClock>(makeJsClock(), onEscape);
       manager_ = std::make_unique<InternalSyncManager>(engine_->events(), engine_->entities(), engine_->applier(), url,
                                                        token, configId.empty() ? "default" : configId, *transport_,
                                                        *clock_, options);
+      // The manager outlives no continuation that can reach this: detach() resets it first.
+      *onEscape = [manager = manager_.get(), alive = alive_](const Error& e) {
+        if (*alive) manager->failRunning(e);
+      };
       return Json(nullptr);
     });
   }
 
   // The engine is closing: the manager goes first, it holds references into the stores.
   void detach() {
+    *alive_ = false;
     manager_.reset();
     engine_ = nullptr;
   }
 
   bool isSyncing() const { return manager_ && manager_->isSyncing(); }
+  // The store is closing: requests in flight are aborted, their operations end with CLOSED.
+  void close() {
+    if (manager_) manager_->close();
+  }
   void login(std::string email, std::string password, val cb) {
     run(cb, [&](SyncCallback done) { manager().login(email, password, std::move(done)); });
   }
@@ -791,6 +839,7 @@ class SyncHandle {
   }
 
   Engine* engine_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once the manager is gone
   std::shared_ptr<std::string> source_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Clock> clock_;
@@ -800,6 +849,7 @@ class SyncHandle {
 };
 
 void Engine::close() {
+  for (SyncHandle* handle : syncHandles_) handle->close();
   for (SyncHandle* handle : syncHandles_) handle->detach();
   syncHandles_.clear();
   changeListener_ = val::null();
@@ -888,6 +938,7 @@ EMSCRIPTEN_BINDINGS(datacollect) {
       .constructor<Engine&>()
       .function("init", &SyncHandle::init)
       .function("isSyncing", &SyncHandle::isSyncing)
+      .function("close", &SyncHandle::close)
       .function("login", &SyncHandle::login)
       .function("sync", &SyncHandle::sync)
       .function("pushToRemote", &SyncHandle::pushToRemote)

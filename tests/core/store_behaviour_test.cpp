@@ -214,7 +214,7 @@ TEMPLATE_TEST_CASE("store behaviour", "[store]", MemoryBackend, DirectoryBackend
     h.db->events.setLastPullExternalSyncTimestamp(ts(1));
     h.db->events.setLastPushExternalSyncTimestamp(ts(1));
     h.db->events.setSyncState("pullCursor", "42");
-    h.db->events.setSyncState("device.authToken", "t");
+    h.db->events.setSyncState(dc::kAuthTokenStateKey, "t");  // the key the sync manager writes (tests/sync/edges_test.cpp)
     h.store().setAuditPushedCount(1);
     h.db->events.clearStore();
     h.db->entities.clearStore();
@@ -229,7 +229,7 @@ TEMPLATE_TEST_CASE("store behaviour", "[store]", MemoryBackend, DirectoryBackend
       CHECK(h.db->events.getLastPushExternalSyncTimestamp() == "");
       CHECK_FALSE(h.db->events.getSyncState("pullCursor"));
       CHECK(h.store().auditPushedCount() == 0);
-      CHECK(h.db->events.getSyncState("device.authToken") == Json("t"));
+      CHECK(h.db->events.getSyncState(dc::kAuthTokenStateKey) == Json("t"));
     };
     check();
     h.reopen();

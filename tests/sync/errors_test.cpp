@@ -70,12 +70,16 @@ TEST_CASE("every failure shape of the protocol becomes a typed error with status
       {"truncated JSON on push", "/api/sync/push", resp(200, R"({"status":"succ)"), "BAD_RESPONSE", 200, "not valid JSON", 1},
       {"pull without events list", "/api/sync/pull", resp(200, R"({"items": []})"), "BAD_RESPONSE", 200, "no event list", 1},
       {"empty 200 body on push", "/api/sync/push", resp(200, ""), "BAD_RESPONSE", 200, "not valid JSON", 1},
+      {"captive portal (200 HTML) on push", "/api/sync/push", resp(200, "<html><title>Sign in to Hotel WiFi</title></html>"), "BAD_RESPONSE", 200, "not valid JSON", 1},
+      {"200 {} on push", "/api/sync/push", resp(200, "{}"), "BAD_RESPONSE", 200, "acknowledgement", 1},
+      {"200 JSON array on push", "/api/sync/push", resp(200, "[]"), "BAD_RESPONSE", 200, "acknowledgement", 1},
+      {"200 accepted not a list on push", "/api/sync/push", resp(200, R"({"status":"success","accepted":"all"})"), "BAD_RESPONSE", 200, "not a list", 1},
+      {"307 redirect on push", "/api/sync/push", [] { HttpResponse r; r.status = 307; r.redirected = true; r.location = "https://evil.test/x"; return r; }(), "SERVER_ERROR", 307, "redirect", 1},
+      {"301 redirect without Location on pull", "/api/sync/pull", [] { HttpResponse r; r.status = 301; r.redirected = true; return r; }(), "SERVER_ERROR", 301, "redirect", 1},
       {"status 0 on push", "/api/sync/push", networkError(false), "NETWORK", 0, "connection refused", 3},
       {"transport timeout on pull", "/api/sync/pull", networkError(true), "NETWORK", 0, "timed out", 3},
       {"no answer at all on pull", "/api/sync/pull", std::nullopt, "NETWORK", 0, "timed out", 3},
       {"401 without a hook", "/api/sync/push", resp(401, R"({"error":"Invalid token"})"), "UNAUTHORIZED", 401, "Invalid token", 1},
-      {"401 on audit pull", "/api/sync/pull/audit-logs", resp(401, R"({"error":"Invalid token"})"), "UNAUTHORIZED", 401, "Invalid token", 1},
-      {"audit pull not a list", "/api/sync/pull/audit-logs", resp(200, R"({"status":"success"})"), "BAD_RESPONSE", 200, "not a list", 1},
   };
   for (const auto& shape : shapes) {
     DYNAMIC_SECTION(shape.name) {

@@ -283,7 +283,14 @@ void FakeTransport::send(const HttpRequest& request, ResponseCallback done) {
     });
     return;
   }
-  clock_.setTimeout(latencyMs, [done, r = *response] { done(r); });
+  if (response->body.size() > request.maxResponseBytes) {  // as the real transports: not received
+    response->body.clear();
+    response->tooLarge = true;
+  }
+  clock_.setTimeout(latencyMs, [this, request, done, r = *response] {
+    if (beforeDeliver) beforeDeliver(request);
+    done(r);
+  });
 }
 
 }  // namespace dc::test

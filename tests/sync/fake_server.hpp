@@ -131,6 +131,9 @@ class FakeTransport : public Transport {
   void send(const HttpRequest& request, ResponseCallback done) override;
   bool offline = false;
   int64_t latencyMs = 5;
+  // Called just before a response is delivered to the client (a test arms a fault "while the
+  // client handles the answer to request N").
+  std::function<void(const HttpRequest&)> beforeDeliver;
 
  private:
   FakeServer& server_;

@@ -1,0 +1,231 @@
+// The engine at the edges: responses over maxResponseBytes, servers that page without
+// progress, an audit-log step that fails, the original server's tied timestamps at a page
+// boundary, and one login per store.
+#include <catch2/catch.hpp>
+
+#include "sync_fixture.hpp"
+
+using namespace dc;
+using namespace dc::test;
+
+namespace {
+
+Json individual(const std::string& guid, const std::string& ts, const std::string& name) {
+  return Json{{"guid", guid}, {"entityGuid", "ind-" + guid}, {"type", "create-individual"},
+              {"data", {{"name", name}}}, {"timestamp", ts}, {"userId", "zed"}};
+}
+
+// A transport answering one path with a scripted response (others go to the fake server).
+class ScriptedTransport : public Transport {
+ public:
+  ScriptedTransport(FakeServer& s, FakeClock& c) : server_(s), clock_(c) {}
+  std::string path;
+  std::function<HttpResponse(const HttpRequest&)> answer;
+  int hits = 0;
+  void send(const HttpRequest& request, ResponseCallback done) override {
+    std::string p = request.url.substr(server_.baseUrl.size());
+    p = p.substr(0, p.find('?'));
+    if (p == path && answer) {
+      ++hits;
+      clock_.setTimeout(1, [done, r = answer(request)] { done(r); });
+      return;
+    }
+    auto r = server_.handle(request);
+    clock_.setTimeout(1, [done, r = *r] { done(r); });
+  }
+
+ private:
+  FakeServer& server_;
+  FakeClock& clock_;
+};
+
+}  // namespace
+
+TEST_CASE("a pull page over maxResponseBytes halves `limit` down to one event; all events arrive", "[sync][edges]") {
+  FakeClock clock;
+  FakeServer server;
+  for (int i = 0; i < 12; ++i) server.seedEvent(individual("big-" + std::to_string(i), formatTimestamp(1714550000000 + i * 1000), std::string(12000, 'a' + i)));
+  SyncOptions o = Client::fastOptions();
+  o.pullLimit = 64;
+  o.maxResponseBytes = 64 * 1024;  // 12 x 12 KB do not fit, 4 do
+  Client a(server, clock, "alice", o);
+  auto out = a.syncNow();
+  REQUIRE(out.code() == "OK");
+  CHECK(a.events.getAllEvents().size() == 12);
+  std::vector<std::string> limits;
+  for (const auto& r : server.requests) if (r.path == "/api/sync/pull") limits.push_back(r.query.at("limit"));
+  REQUIRE(limits.size() >= 3);
+  CHECK(limits[0] == "64");
+  CHECK(limits[1] == "32");
+  CHECK(limits[2] == "16");
+}
+
+TEST_CASE("one event over maxResponseBytes: a coded error naming where it is, recorded as rejected", "[sync][edges]") {
+  FakeClock clock;
+  FakeServer server;
+  server.seedEvent(individual("small-1", "2024-05-01T09:00:00.000Z", "S"));
+  server.seedEvent(individual("huge-1", "2024-05-01T09:00:01.000Z", std::string(100000, 'h')));
+  SyncOptions o = Client::fastOptions();
+  o.pullLimit = 4;
+  o.maxResponseBytes = 64 * 1024;
+  Client a(server, clock, "alice", o);
+  std::string local = a.submit("create-individual", "ind-mine", {{"name", "Mine"}});
+  auto out = a.syncNow();
+  CHECK(out.code() == "BAD_RESPONSE");
+  CHECK(std::string(out.error->what()).find("larger than maxResponseBytes") != std::string::npos);
+  CHECK_FALSE(a.sync->isSyncing());
+  CHECK(countOnServer(server, local) == 1);  // the push went through first
+  CHECK(a.events.isEventExisted("small-1"));  // events before it arrived
+  auto rejected = a.sync->getSyncState()["rejectedEvents"];
+  REQUIRE(rejected.size() == 1);
+  CHECK(rejected[0]["code"] == "TOO_LARGE");
+  CHECK(rejected[0]["source"] == "pull");
+  // Raising the limit lets it through.
+  o.maxResponseBytes = 1 << 20;
+  a.sync->setOptions(o);
+  REQUIRE(a.syncNow().code() == "OK");
+  CHECK(a.events.isEventExisted("huge-1"));
+}
+
+TEST_CASE("a server paging without progress stops with SERVER_ERROR after a bounded number of pages", "[sync][edges]") {
+  for (bool newCursors : {true, false}) {
+    INFO((newCursors ? "new cursors, no events" : "the same page forever"));
+    FakeClock clock;
+    FakeServer server;
+    ScriptedTransport transport(server, clock);
+    transport.path = "/api/sync/pull";
+    int n = 0;
+    transport.answer = [&](const HttpRequest&) {
+      ++n;
+      if (newCursors) return jsonResponse(200, Json{{"events", Json::array()}, {"nextCursor", "c" + std::to_string(n)}, {"cursor", "c" + std::to_string(n)}});
+      return jsonResponse(200, Json{{"events", Json::array({individual("same-1", "2024-05-01T09:00:00.000Z", "Same")})},
+                                    {"nextCursor", "2024-05-01T09:00:00.000Z"}});
+    };
+    auto store = Store::open(openMemoryStorage());
+    EventStore events(store);
+    EntityStore entities(store);
+    EventApplierService applier(events, entities);
+    InternalSyncManager m(events, entities, applier, server.baseUrl, server.issueToken("a"), "default", transport, clock,
+                          Client::fastOptions());
+    Outcome out;
+    m.sync(capture(out));
+    clock.runUntilIdle();
+    REQUIRE(out.done);
+    CHECK(out.code() == "SERVER_ERROR");
+    CHECK(std::string(out.error->what()).find("no new events") != std::string::npos);
+    CHECK(transport.hits <= 6);
+    CHECK_FALSE(m.isSyncing());
+  }
+}
+
+TEST_CASE("an audit-log step that fails does not undo the sync: result.auditError, retried next time", "[sync][edges]") {
+  for (const char* path : {"/api/sync/push/audit-logs", "/api/sync/pull/audit-logs"}) {
+    INFO(path);
+    FakeClock clock;
+    FakeServer server;
+    ScriptedTransport transport(server, clock);
+    transport.path = path;
+    transport.answer = [](const HttpRequest&) { return textResponse(500, "<html><title>Internal Server Error</title></html>"); };
+    auto store = Store::open(openMemoryStorage());
+    EventStore events(store);
+    EntityStore entities(store);
+    EventApplierService applier(events, entities);
+    SyncOptions o = Client::fastOptions();
+    o.maxAttempts = 1;
+    InternalSyncManager m(events, entities, applier, server.baseUrl, server.issueToken("a"), "default", transport, clock, o);
+    applier.submitForm(Json{{"guid", "l-1"}, {"entityGuid", "ind-1"}, {"type", "create-individual"}, {"data", {{"name", "L"}}},
+                            {"timestamp", applier.nextLocalTimestamp(clock.nowMs())}, {"userId", "a"}});
+    Outcome out;
+    m.sync(capture(out));
+    clock.runUntilIdle();
+    REQUIRE(out.code() == "OK");
+    CHECK(out.result["pushed"] == 1);
+    REQUIRE(out.result.contains("auditError"));
+    CHECK(out.result["auditError"]["code"] == "SERVER_ERROR");
+    CHECK(out.result["auditError"]["status"] == 500);
+    CHECK(m.getUnsyncedEventsCount() == 0);
+    transport.answer = {};  // the server is fine again: the next sync retries the audit step
+    Outcome again;
+    m.sync(capture(again));
+    clock.runUntilIdle();
+    REQUIRE(again.code() == "OK");
+    CHECK_FALSE(again.result.contains("auditError"));
+    CHECK(server.auditCount() == 1);
+  }
+}
+
+TEST_CASE("original server: ties at a page boundary are recovered; a page all on one timestamp reports possiblySkipped",
+          "[sync][edges]") {
+  SECTION("9 events on the boundary timestamp (fewer than a page): all arrive") {
+    FakeClock clock;
+    FakeServer server(/*original=*/true);
+    for (int i = 0; i < 5; ++i) server.seedEvent(individual("a" + std::to_string(i), formatTimestamp(1714550000000 + i), "A" + std::to_string(i)));
+    for (int i = 0; i < 9; ++i) server.seedEvent(individual("t" + std::to_string(i), "2024-05-01T09:00:00.000Z", "T" + std::to_string(i)));
+    for (int i = 0; i < 4; ++i) server.seedEvent(individual("z" + std::to_string(i), formatTimestamp(1714557000000 + i), "Z" + std::to_string(i)));
+    Client a(server, clock, "alice");
+    auto out = a.syncNow();
+    REQUIRE(out.code() == "OK");
+    CHECK(a.events.getAllEvents().size() == 18);  // the original client gets 5 + 5 + 4 = 14
+    CHECK_FALSE(out.result.contains("possiblySkipped"));
+  }
+  SECTION("23 events, 12 on one timestamp (the issue's case): 21 arrive and the result says some may be skipped") {
+    FakeClock clock;
+    FakeServer server(/*original=*/true);
+    for (int i = 0; i < 5; ++i) server.seedEvent(individual("a" + std::to_string(i), formatTimestamp(1714550000000 + i), "A" + std::to_string(i)));
+    for (int i = 0; i < 12; ++i) server.seedEvent(individual("t" + std::to_string(i), "2024-05-01T09:00:00.000Z", "T" + std::to_string(i)));
+    for (int i = 0; i < 6; ++i) server.seedEvent(individual("z" + std::to_string(i), formatTimestamp(1714557000000 + i), "Z" + std::to_string(i)));
+    Client a(server, clock, "alice");
+    auto out = a.syncNow();
+    REQUIRE(out.code() == "OK");
+    CHECK(a.events.getAllEvents().size() == 21);  // 10 of the 12 tied: a 10-event page cannot hold more
+    CHECK(out.result["possiblySkipped"] == true);
+  }
+}
+
+TEST_CASE("one login per store: every manager of a store shares the token; clearEvents keeps it", "[sync][edges][auth]") {
+  FakeClock clock;
+  FakeServer server;
+  server.addUser("ann@example.org", "pw", "ann");
+  auto store = Store::open(openMemoryStorage());
+  EventStore events(store);
+  EntityStore entities(store);
+  EventApplierService applier(events, entities);
+  FakeTransport transport(server, clock);
+  InternalSyncManager first(events, entities, applier, server.baseUrl, "", "default", transport, clock);
+  InternalSyncManager second(events, entities, applier, server.baseUrl, "", "default", transport, clock);
+  Outcome login;
+  second.login("ann@example.org", "pw", capture(login));
+  clock.runUntilIdle();
+  REQUIRE(login.code() == "OK");
+  CHECK(first.hasAuthToken());  // failed before: the token lived in the manager that logged in
+  Outcome synced;
+  first.sync(capture(synced));
+  clock.runUntilIdle();
+  CHECK(synced.code() == "OK");
+  // clearStore(): the device keeps its login, and every live manager agrees with the store.
+  store->clearEvents();
+  CHECK(first.hasAuthToken());
+  CHECK(second.hasAuthToken());
+  CHECK(events.getSyncState("device.authToken").has_value());
+  first.logout();
+  CHECK_FALSE(second.hasAuthToken());
+}
+
+TEST_CASE("a store written before keeps its login: the old authToken key moves to device.authToken", "[sync][edges][auth]") {
+  FakeClock clock;
+  FakeServer server;
+  auto store = Store::open(openMemoryStorage());
+  EventStore events(store);
+  EntityStore entities(store);
+  EventApplierService applier(events, entities);
+  FakeTransport transport(server, clock);
+  events.setSyncState("authToken", server.issueToken("ann"));
+  InternalSyncManager m(events, entities, applier, server.baseUrl, "", "default", transport, clock);
+  CHECK(m.hasAuthToken());
+  CHECK_FALSE(events.getSyncState("authToken").has_value());
+  CHECK(events.getSyncState("device.authToken").has_value());
+  Outcome out;
+  m.sync(capture(out));
+  clock.runUntilIdle();
+  CHECK(out.code() == "OK");
+}

@@ -61,3 +61,17 @@ test('non-objects, cycles and huge strings are answered, never thrown', async ()
   assert.equal(hugeTimestamp.ok, false);
   assert.ok(hugeTimestamp.message.length < 500, 'the message stays short');
 });
+
+test('validateEvents answers a whole array in one call, each element as validateEvent does', async () => {
+  const { validateEvents } = await import('../../js/index.js');
+  await loadModule();
+  const cyclic = { ...good, data: {} };
+  cyclic.data.self = cyclic.data;
+  const list = [good, { ...good, guid: undefined }, null, 'text', { ...good, data: { when: new Date(0) } }, cyclic,
+    { ...good, guid: 'e-2', timestamp: '2024-05-01T12:00:00Z' }];
+  const batch = validateEvents(list);
+  assert.equal(batch.length, list.length);
+  list.forEach((item, i) => assert.deepEqual(batch[i], validateEvent(item), `element ${i}`));
+  assert.deepEqual(validateEvents([]), []);
+  assert.throws(() => validateEvents('nope'), (e) => e.code === 'INVALID_FORM');
+});

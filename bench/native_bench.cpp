@@ -383,6 +383,74 @@ Json benchRebase(long long applied, long long late, size_t page) {
   return r;
 }
 
+// --- 9. late submits and late pages (docs/convergence.md, 'Scoped replay') ------------------
+// A store of n events (create-individual, in order); then n more submits of new individuals,
+// either after everything (in order) or each older than the newest stored event (late: the
+// device clock behind a colleague's, a bulk import). Target: late <= 2x in order. The late loop
+// stops at its time budget (the old quadratic path) and reports ms per submit for what it did.
+Json benchLateSubmits(const fs::path& dir, long long n, bool directory, double budgetMs) {
+  auto run = [&](bool late, unsigned tag) {
+    if (directory) fs::remove_all(dir);
+    Engine e = Engine::open(directory ? dc::openDirectoryStorage(dir.string()) : dc::openMemoryStorage());
+    for (long long i = 0; i < n; ++i) {
+      e.applier->submitForm(createForm(tag, i, kBaseMs + 10'000'000 + i));
+      if (directory && (i + 1) % 256 == 0) flushNow(*e.store);
+    }
+    if (directory) flushNow(*e.store);
+    std::vector<Json> forms;
+    forms.reserve(n);
+    for (long long j = 0; j < n; ++j) forms.push_back(form("create-individual", guidOf(tag + 2, j), guidOf(tag + 3, j), individualData(n + j),
+                           late ? kBaseMs + j : kBaseMs + 20'000'000 + j));
+    double c0 = cpuMsNow();
+    auto t0 = Clock::now();
+    long long done = 0;
+    for (; done < n; ++done) {
+      e.applier->submitForm(forms[done]);
+      if (directory && (done + 1) % 256 == 0) flushNow(*e.store);
+      if ((done & 63) == 0 && msSince(t0) > budgetMs) break;
+    }
+    if (directory) flushNow(*e.store);
+    double ms = msSince(t0), cpu = cpuMsNow() - c0;
+    e = Engine{};
+    if (directory) fs::remove_all(dir);
+    return Json{{"done", done}, {"ms", ms}, {"cpuMs", cpu}, {"msPerSubmit", ms / std::max<long long>(done, 1)}};
+  };
+  Json inOrder = run(false, 0xa0);
+  Json late = run(true, 0xa4);
+  double ratio = late["msPerSubmit"].get<double>() / std::max(1e-9, inOrder["msPerSubmit"].get<double>());
+  return {{"storage", directory ? "directory" : "memory"}, {"n", n}, {"inOrder", inOrder}, {"late", late},
+          {"ratio", ratio}, {"complete", late["done"] == n}};
+}
+
+// A pulled page of `page` late events (new individuals, each sorting before everything stored)
+// into a store of n events, against the same page sorting after everything.
+Json benchLatePage(long long n, size_t page) {
+  auto run = [&](bool late) {
+    Engine e = Engine::open(dc::openMemoryStorage());
+    std::vector<Json> batch;
+    for (long long i = 0; i < n; ++i) {
+      batch.push_back(form("create-individual", guidOf(0xb0, i), guidOf(0xb1, i), individualData(i), kBaseMs + 10'000'000 + i, 1));
+      if (batch.size() == 500 || i + 1 == n) {
+        e.applier->applyRemoteEvents(batch, Json{{"benchCursor", i}});
+        batch.clear();
+      }
+    }
+    for (size_t j = 0; j < page; ++j)
+      batch.push_back(form("create-individual", guidOf(0xb2, j), guidOf(0xb3, j), individualData(n + j),
+                           late ? kBaseMs + j : kBaseMs + 20'000'000 + j, 1));
+    double c0 = cpuMsNow();
+    auto t0 = Clock::now();
+    auto outcomes = e.applier->applyRemoteEvents(batch, Json{{"benchCursor", -1}});
+    double ms = msSince(t0), cpu = cpuMsNow() - c0;
+    size_t applied = 0;
+    for (const auto& o : outcomes) applied += o.applied;
+    return Json{{"ms", ms}, {"cpuMs", cpu}, {"applied", applied}};
+  };
+  Json inOrder = run(false), late = run(true);
+  return {{"n", n}, {"page", page}, {"inOrder", inOrder}, {"late", late},
+          {"ratio", late["ms"].get<double>() / std::max(1e-9, inOrder["ms"].get<double>())}};
+}
+
 // --- profiling entry points (bench/profile.sh runs them under callgrind) ----------------------
 // Exactly n submits into a memory store, with nothing else inside the measured function.
 __attribute__((noinline)) void profiledSubmits(dc::EventApplierService& applier, const std::vector<Json>& forms) {
@@ -491,6 +559,17 @@ int main(int argc, char** argv) {
   }
   if (want("rebase"))
     out["rebase"] = guarded("rebase", [&] { return quick ? benchRebase(2000, 200, 100) : benchRebase(10000, 1000, 500); });
+  if (want("late")) {
+    Json rows = Json::array();
+    for (long long n : quick ? std::vector<long long>{2000} : std::vector<long long>{2000, 10000})
+      for (bool dir : {false, true})
+        rows.push_back(guarded(("late submits " + std::to_string(n)).c_str(), [&] {
+          return benchLateSubmits(scratch / "late", n, dir, quick ? 5000 : 20000);
+        }));
+    out["late"] = rows;
+  }
+  if (want("latepage"))
+    out["latePage"] = guarded("late page", [&] { return benchLatePage(quick ? 2000 : 10000, 500); });
   // Not part of the default run: bench/profile.sh asks for these by name.
   if (only.count("submit-profile")) out["submitProfile"] = guarded("submit-profile", [&] { return profileSubmit(sizes[0]); });
   if (only.count("open-profile"))

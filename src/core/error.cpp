@@ -17,6 +17,7 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::Storage: return "STORAGE";
     case ErrorCode::StoreLocked: return "STORE_LOCKED";
     case ErrorCode::Closed: return "CLOSED";
+    case ErrorCode::Internal: return "INTERNAL";
   }
   return "UNKNOWN";
 }

@@ -20,6 +20,7 @@ enum class ErrorCode {
   Storage,
   StoreLocked,
   Closed,
+  Internal,  // a check of the engine's own invariants failed (a bug, not bad input)
 };
 
 // "INVALID_FORM", "NETWORK", ... exactly as the JS API reports them.

@@ -81,7 +81,14 @@ struct ApplyEnv {
   FlagView& flags;
   const std::set<std::string>* rebuildGroups = nullptr;  // non-null in a rebuild: the live groups
   bool recordAudit = true;  // false when replaying an event whose audit entries already exist
+  // Scoped replay (docs/convergence.md, 'Scoped replay'): the entities being rebuilt; the rest of
+  // the store is read as committed. Null otherwise.
+  const std::unordered_set<std::string>* scope = nullptr;
 };
+
+// Thrown (not a std::exception, so no event-level handler takes it) when a scoped replay finds
+// that its result could depend on entities outside the scope: the caller replays everything.
+struct ScopeExceeded {};
 
 // Deterministic audit guid (UUID-shaped) so a replay produces the same entries everywhere.
 std::string auditGuid(const std::string& eventGuid, const std::string& entityGuid, size_t seq) {
@@ -112,7 +119,9 @@ bool sameContent(Json a, Json b) {
 // It is also the ApplierContext handed to custom appliers.
 class EventScope final : public ApplierContext {
  public:
-  EventScope(Transaction& tx, const Event& ev, ApplyEnv& env) : tx_(tx), ev_(ev), env_(env), flags_(nullptr, &env.flags) {}
+  EventScope(Transaction& tx, const Event& ev, ApplyEnv& env) : tx_(tx), ev_(ev), env_(env), flags_(nullptr, &env.flags) {
+    refs_.insert(ev.entityGuid);
+  }
 
   const Event& event() const { return ev_; }
   ApplyEnv& env() { return env_; }
@@ -127,7 +136,11 @@ class EventScope final : public ApplierContext {
     return now && (!then || dataOf(*then) != dataOf(*now));
   }
 
+  // Every entity this event read or changed, its own included: its refs (Store::eventsReferencing).
+  const std::set<std::string>& refs() const { return refs_; }
+
   std::optional<Json> getEntity(const std::string& guid) override {
+    refs_.insert(guid);
     auto it = staged_.find(guid);
     return it != staged_.end() ? it->second : tx_.getEntity(guid);
   }
@@ -154,11 +167,15 @@ class EventScope final : public ApplierContext {
   }
 
   void addFlag(const std::string& entityGuid, const std::string& duplicateGuid) {
+    refs_.insert(entityGuid);
+    refs_.insert(duplicateGuid);
     flags_.add(entityGuid, duplicateGuid);
     flagOps_.push_back({FlagOp::Add, entityGuid, duplicateGuid});
     audit(kFlagAction, entityGuid, Json{{"duplicateGuid", duplicateGuid}});
   }
   void removeFlag(const std::string& a, const std::string& b) {
+    refs_.insert(a);
+    refs_.insert(b);
     flags_.remove(a, b);
     flagOps_.push_back({FlagOp::Remove, a, b});
   }
@@ -221,6 +238,7 @@ class EventScope final : public ApplierContext {
   };
 
   void stage(const std::string& guid, std::optional<Json> before, std::optional<Json> after) {
+    refs_.insert(guid);
     // try_emplace, not emplace: emplace may move `after` into a node it then discards when the
     // guid is already staged, and the assignment below would store a moved-from (null) document.
     if (staged_.try_emplace(guid, std::move(after)).second) {
@@ -253,6 +271,7 @@ class EventScope final : public ApplierContext {
   std::vector<std::string> order_;                               // first-touch order
   std::vector<AuditEntry> audits_;
   std::vector<FlagOp> flagOps_;
+  std::set<std::string> refs_;
 };
 
 // ----- built-in appliers ----------------------------------------------------------------------
@@ -352,10 +371,13 @@ std::optional<Json> requireGroup(EventScope& s, const std::string& guid) {
 // plus everything this event staged. Rebuild: every live group of the replay.
 std::vector<std::string> parentCandidates(EventScope& s, const std::unordered_set<std::string>& guids) {
   std::set<std::string> out(s.touched().begin(), s.touched().end());
-  if (const auto* groups = s.env().rebuildGroups) {
-    out.insert(groups->begin(), groups->end());
-  } else {
+  const auto* scope = s.env().scope;
+  if (const auto* groups = s.env().rebuildGroups) out.insert(groups->begin(), groups->end());
+  if (!s.env().rebuildGroups || scope) {
+    // Committed groups (in a scoped replay: those outside the scope; a change to one makes it
+    // part of the scope).
     for (const auto& [guid, pair] : s.env().store.entities()) {
+      if (scope && scope->count(guid)) continue;
       auto ids = pair.modified.find("memberIds");
       if (ids == pair.modified.end() || !ids->is_array()) continue;
       for (const auto& id : *ids)
@@ -504,6 +526,14 @@ void flagDuplicates(EventScope& s) {
     if (const auto& e = s.staged(g)) live.emplace_back(g, signatureOf(dataOf(*e)));
   for (const auto& [guid, sig] : live) {
     if (sig.empty() || !s.dataChanged(guid)) continue;
+    if (const auto* scope = s.env().scope) {
+      // A match outside the scope, with what an entity holds now or held before, could make the
+      // flags differ from a full replay's: replay everything instead.
+      for (const auto& m : s.env().store.duplicateIndex().findMatches(guid, sig))
+        if (!scope->count(m)) throw ScopeExceeded{};
+      for (const auto& m : s.env().store.pastData().findMatches({}, sig))
+        if (!scope->count(m.substr(0, m.find('\x1f')))) throw ScopeExceeded{};
+    }
     std::vector<std::string> matches;
     for (auto& m : s.env().duplicateBase.findMatches(guid, sig))
       if (!s.isTouched(m)) matches.push_back(std::move(m));
@@ -515,9 +545,17 @@ void flagDuplicates(EventScope& s) {
   }
 }
 
-// Applies one event into `tx`, all or nothing; returns the entities it touched.
-std::vector<std::string> applyEvent(Transaction& tx, const Event& ev, ApplyEnv& env) {
+// Applies one event into `tx`, all or nothing; returns the entities it touched. `refs` receives
+// the entities it read or changed, also when it fails.
+std::vector<std::string> applyEvent(Transaction& tx, const Event& ev, ApplyEnv& env, std::set<std::string>* refs = nullptr) {
   EventScope scope(tx, ev, env);
+  struct Out {
+    EventScope& scope;
+    std::set<std::string>* refs;
+    ~Out() {
+      if (refs) *refs = scope.refs();
+    }
+  } out{scope, refs};
   try {
     dispatch(scope, ev);
     flagDuplicates(scope);
@@ -531,41 +569,77 @@ std::vector<std::string> applyEvent(Transaction& tx, const Event& ev, ApplyEnv& 
   return scope.touched();
 }
 
-// Applies `ev` on top of the committed store into `tx` (which holds nothing else of the store's
-// entities). Throws the event's error with `tx` left as it was.
-std::vector<std::string> applyIncrementally(Transaction& tx, Store& store, const Appliers& appliers, const Event& ev) {
-  FlagView flags(&store.potentialDuplicates(), nullptr);
-  ApplyEnv env{store, appliers, store.duplicateIndex(), flags};
-  return applyEvent(tx, ev, env);
+// Refs worth journalling: an event's own entity is implied (docs/storage.md, 'Record format'), and
+// refs the store already has for the event need no repeating.
+void addRefs(Transaction& tx, const Store& store, const Event& ev, const std::set<std::string>& refs) {
+  std::vector<std::string> extra;
+  EventKey key = keyOf(ev);
+  for (const auto& g : refs) {
+    if (g == ev.entityGuid) continue;
+    const auto* known = store.eventsReferencing(g);
+    if (!known || !known->count(key)) extra.push_back(g);
+  }
+  if (!extra.empty() || store.eventLacksRefs(ev.guid)) tx.addRefs(ev.guid, std::move(extra));
 }
 
-// Rebuild (docs/convergence.md): replays every stored event plus `incoming` (not yet stored) in
-// (timestamp, guid) order into fresh entities and flags. A stored event that fails is skipped
-// (the same on every replica holding the same events); an incoming one is reported to onFailure,
-// which may throw to abort the whole rebuild. Audit entries are only written for incoming events.
-void replayAll(Transaction& tx, Store& store, const Appliers& appliers, const std::vector<const Event*>& incoming,
-               const std::function<void(const Event&, const Error&)>& onFailure,
-               const std::function<void(const Event&, const std::vector<std::string>&)>& onApplied) {
-  std::vector<const Event*> sortedIncoming = incoming;
-  std::sort(sortedIncoming.begin(), sortedIncoming.end(), [](const Event* a, const Event* b) { return keyOf(*a) < keyOf(*b); });
-  const auto& log = store.events();
-  const auto& byKey = store.eventsByKey();
+// Applies `ev` on top of the committed store into `tx` (which holds nothing else of the store's
+// entities). Throws the event's error with `tx` left as it was.
+std::vector<std::string> applyIncrementally(Transaction& tx, Store& store, const Appliers& appliers, const Event& ev,
+                                            std::set<std::string>* refs) {
+  FlagView flags(&store.potentialDuplicates(), nullptr);
+  ApplyEnv env{store, appliers, store.duplicateIndex(), flags};
+  return applyEvent(tx, ev, env, refs);
+}
 
-  tx.beginRebuild();
-  DuplicateIndex index;
-  FlagView flags(nullptr, nullptr);
+using FailureFn = std::function<void(const Event&, const Error&)>;
+using AppliedFn = std::function<void(const Event&, const std::vector<std::string>&)>;
+
+struct ReplayItem {
+  const Event* ev;
+  bool incoming;
+};
+struct IncomingResult {
+  const Event* ev;
+  std::optional<Error> error;
+  std::vector<std::string> touched;
+};
+
+// Replays `items` (in (timestamp, guid) order) into `tx`: every entity (full) or those of `scope`
+// start empty. A stored event that fails is skipped (the same on every replica holding the same
+// events); an incoming one is collected in `results`, and reported to `abortOnFailure` (which
+// throws) at once. Audit entries are only written for incoming events. In a scoped replay an event
+// that reads or changes an entity outside the scope stops it: returns false with those entities
+// in `expand` (the caller widens the scope and starts again).
+bool runReplay(Transaction& tx, Store& store, const Appliers& appliers, const std::vector<ReplayItem>& items,
+               const std::unordered_set<std::string>* scope, std::unordered_set<std::string>& expand,
+               std::vector<IncomingResult>& results, const FailureFn& abortOnFailure) {
+  if (scope) tx.beginScopedRebuild(*scope);
+  else tx.beginRebuild();
+  DuplicateIndex index;  // signatures of the entities being rebuilt
+  FlagView flags(scope ? &store.potentialDuplicates() : nullptr, nullptr);
   std::set<std::string> groups;
-  auto stored = byKey.begin();
-  auto next = sortedIncoming.begin();
-  while (stored != byKey.end() || next != sortedIncoming.end()) {
-    bool takeIncoming = stored == byKey.end() || (next != sortedIncoming.end() && keyOf(**next) < stored->first);
-    const Event& ev = takeIncoming ? **next++ : log[(stored++)->second];
-    ApplyEnv env{store, appliers, index, flags, &groups, takeIncoming};
+  for (const auto& item : items) {
+    const Event& ev = *item.ev;
+    ApplyEnv env{store, appliers, index, flags, &groups, item.incoming, scope};
+    std::set<std::string> refs;
     std::vector<std::string> touched;
+    std::optional<Error> error;
     try {
-      touched = applyEvent(tx, ev, env);
+      touched = applyEvent(tx, ev, env, &refs);
     } catch (const Error& err) {
-      if (takeIncoming && onFailure) onFailure(ev, err);
+      error = err;
+    }
+    if (scope) {
+      for (const auto& g : refs)
+        if (!scope->count(g)) expand.insert(g);
+      if (!expand.empty()) return false;
+    }
+    addRefs(tx, store, ev, refs);
+    if (error) {
+      if (item.incoming) {
+        if (abortOnFailure) abortOnFailure(ev, *error);
+        results.push_back({&ev, error, {}});
+      }
       continue;
     }
     for (const auto& g : touched) {
@@ -575,11 +649,109 @@ void replayAll(Transaction& tx, Store& store, const Appliers& appliers, const st
       if (e && entity::isGroup(*e)) groups.insert(g);
       else groups.erase(g);
     }
-    if (takeIncoming) {
-      tx.addEvent(ev);
-      if (onApplied) onApplied(ev, touched);
+    if (item.incoming) {
+      results.push_back({&ev, std::nullopt, std::move(touched)});
     } else if (store.rejectedEvents().count(ev.guid)) {
       tx.removeRejected(ev.guid);  // it applies in its place now: no longer reported as rejected
+    }
+  }
+  return true;
+}
+
+// Stored events (by key) merged with the sorted incoming ones.
+std::vector<ReplayItem> mergeItems(const Store& store, const std::vector<EventKey>& storedKeys,
+                                   const std::vector<const Event*>& sortedIncoming) {
+  std::vector<ReplayItem> items;
+  items.reserve(storedKeys.size() + sortedIncoming.size());
+  const auto& log = store.events();
+  const auto& byKey = store.eventsByKey();
+  auto next = sortedIncoming.begin();
+  for (const auto& k : storedKeys) {
+    while (next != sortedIncoming.end() && keyOf(**next) < k) items.push_back({*next++, true});
+    items.push_back({&log[byKey.at(k)], false});
+  }
+  while (next != sortedIncoming.end()) items.push_back({*next++, true});
+  return items;
+}
+
+// Scoped replay (docs/convergence.md, 'Scoped replay'): re-applies only the entities the incoming
+// events touch, those touched or read by the stored events that touch them, and so on, in
+// (timestamp, guid) order. Gives up (false, `tx` empty) where its result could differ from a full
+// replay's: events from before refs were recorded, entities that ever were in a duplicate pair,
+// data matching an entity outside the scope.
+bool scopedReplay(Transaction& tx, Store& store, const Appliers& appliers, const std::vector<const Event*>& sortedIncoming,
+                  std::vector<IncomingResult>& results, const FailureFn& abortOnFailure) {
+  if (store.hasEventsLackingRefs()) return false;
+  std::unordered_set<std::string> scope;
+  for (const Event* e : sortedIncoming) scope.insert(e->entityGuid);
+  constexpr int kMaxWidenings = 16;
+  for (int attempt = 0; attempt < kMaxWidenings; ++attempt) {
+    // Closed over what the stored events touched or read before: an entity one of them created
+    // may not be created any more.
+    std::set<EventKey> keys;
+    std::vector<std::string> pending(scope.begin(), scope.end());
+    while (!pending.empty()) {
+      std::string c = std::move(pending.back());
+      pending.pop_back();
+      if (store.everFlagged(c)) return false;
+      const auto* refs = store.eventsReferencing(c);
+      if (!refs) continue;
+      for (const auto& k : *refs) {
+        if (!keys.insert(k).second) continue;
+        const Event& ev = store.events()[store.eventsByKey().at(k)];
+        if (scope.insert(ev.entityGuid).second) pending.push_back(ev.entityGuid);
+        if (const auto* more = store.refsOfEvent(ev.guid))
+          for (const auto& g : *more)
+            if (scope.insert(g).second) pending.push_back(g);
+      }
+    }
+    if (keys.size() >= store.events().size()) return false;  // everything: the full replay is the same work
+    std::vector<ReplayItem> items = mergeItems(store, {keys.begin(), keys.end()}, sortedIncoming);
+    std::unordered_set<std::string> expand;
+    results.clear();
+    bool complete = false;
+    try {
+      complete = runReplay(tx, store, appliers, items, &scope, expand, results, abortOnFailure);
+    } catch (const ScopeExceeded&) {
+      tx.rollback();
+      results.clear();
+      return false;
+    }
+    if (complete) return true;
+    tx.rollback();
+    scope.insert(expand.begin(), expand.end());
+  }
+  results.clear();
+  return false;
+}
+
+// Applies `incoming` (not yet stored, sorting before the log's end) in position: a scoped replay
+// where it is exact, else every stored event again. Results go to the callbacks in (timestamp,
+// guid) order; onFailure may throw to abort (the transaction is then to be dropped).
+void replayInOrder(Transaction& tx, Store& store, const Appliers& appliers, const std::vector<const Event*>& incoming,
+                   const FailureFn& onFailure, const AppliedFn& onApplied, bool abortOnFailure,
+                   EventApplierService::ReplayCounts* counts = nullptr) {
+  std::vector<const Event*> sorted = incoming;
+  std::sort(sorted.begin(), sorted.end(), [](const Event* a, const Event* b) { return keyOf(*a) < keyOf(*b); });
+  FailureFn abort = abortOnFailure ? onFailure : FailureFn{};
+  std::vector<IncomingResult> results;
+  if (sorted.empty() || !scopedReplay(tx, store, appliers, sorted, results, abort)) {
+    std::vector<EventKey> all;
+    all.reserve(store.eventsByKey().size());
+    for (const auto& [k, _] : store.eventsByKey()) all.push_back(k);
+    std::unordered_set<std::string> none;
+    results.clear();
+    runReplay(tx, store, appliers, mergeItems(store, all, sorted), nullptr, none, results, abort);
+    if (counts) ++counts->full;
+  } else if (counts) {
+    ++counts->scoped;
+  }
+  for (auto& r : results) {
+    if (r.error) {
+      if (onFailure) onFailure(*r.ev, *r.error);
+    } else {
+      tx.addEvent(*r.ev);
+      if (onApplied) onApplied(*r.ev, r.touched);
     }
   }
 }
@@ -623,7 +795,9 @@ std::optional<Json> EventApplierService::submitEvent(Event&& ev) {
   if (store.findEvent(ev.guid)) return currentEntity(store, ev.entityGuid);  // idempotent
   if (store.events().empty() || store.maxAppliedKey() < keyOf(ev)) {
     Transaction tx(store);
-    applyIncrementally(tx, store, appliers_, ev);
+    std::set<std::string> refs;
+    applyIncrementally(tx, store, appliers_, ev, &refs);
+    addRefs(tx, store, ev, refs);
     std::string entityGuid = ev.entityGuid;
     tx.addEvent(std::move(ev));
     tx.commit();
@@ -632,8 +806,10 @@ std::optional<Json> EventApplierService::submitEvent(Event&& ev) {
     // Sorts before what is applied: replay in order. If the new event fails in its position it
     // is rejected with its error and the transaction (with the rebuild) is dropped.
     Transaction tx(store);
-    replayAll(tx, store, appliers_, {&ev}, [](const Event&, const Error& err) { throw err; }, nullptr);
+    replayInOrder(tx, store, appliers_, {&ev}, [](const Event&, const Error& err) { throw err; }, nullptr, true,
+                  &replayCounts_);
     tx.commit();
+    verifyReplay();
   }
   return currentEntity(store, ev.entityGuid);
 }
@@ -696,13 +872,15 @@ std::vector<ApplyOutcome> EventApplierService::applyRemoteEvents(const std::vect
   for (size_t i : inOrder) {
     const Event& ev = *parsed[i];
     Transaction tx(store);
+    std::set<std::string> refs;
     try {
-      outcomes[i].touchedEntities = applyIncrementally(tx, store, appliers_, ev);
+      outcomes[i].touchedEntities = applyIncrementally(tx, store, appliers_, ev, &refs);
       outcomes[i].applied = true;
       tx.addEvent(ev);
     } catch (const Error& err) {
       storeRejected(tx, i, ev, err);  // tx holds nothing of the failed apply
     }
+    addRefs(tx, store, ev, refs);
     if (late.empty() && i == inOrder.back()) addTail(tx);
     tx.commit();
   }
@@ -715,16 +893,20 @@ std::vector<ApplyOutcome> EventApplierService::applyRemoteEvents(const std::vect
       indexOf[parsed[i]->guid] = i;
     }
     Transaction tx(store);
-    replayAll(
+    replayInOrder(
         tx, store, appliers_, incoming,
         [&](const Event& ev, const Error& err) { storeRejected(tx, indexOf.at(ev.guid), ev, err); },
         [&](const Event& ev, const std::vector<std::string>& touched) {
           auto& o = outcomes[indexOf.at(ev.guid)];
           o.applied = true;
           o.touchedEntities = touched;
-        });
+        },
+        false, &replayCounts_);
     addTail(tx);
     tx.commit();
+    batch.finish();
+    verifyReplay();
+    return outcomes;
   } else if (inOrder.empty() && (!rejections.empty() || (statePatch.is_object() && !statePatch.empty()))) {
     Transaction tx(store);
     addTail(tx);
@@ -737,8 +919,24 @@ std::vector<ApplyOutcome> EventApplierService::applyRemoteEvents(const std::vect
 void EventApplierService::rebuild() {
   Store& store = events_.store();
   Transaction tx(store);
-  replayAll(tx, store, appliers_, {}, nullptr, nullptr);
+  replayInOrder(tx, store, appliers_, {}, nullptr, nullptr, false);
   tx.commit();
+}
+
+// A full replay compared with what the store holds (after a scoped replay): any difference in
+// entities or duplicate pairs is a bug. The full result is committed, then Error(INTERNAL) thrown.
+void EventApplierService::verifyReplay() {
+  if (!verifyReplays_) return;
+  Store& store = events_.store();
+  Transaction tx(store);
+  replayInOrder(tx, store, appliers_, {}, nullptr, nullptr, false);
+  std::vector<std::string> differing = tx.entityDifferences();
+  if (differing.empty()) return;
+  tx.commit();
+  std::string list;
+  for (size_t i = 0; i < differing.size() && i < 5; ++i) list += (i ? ", " : "") + differing[i];
+  throw Error(ErrorCode::Internal, "a scoped replay differs from a full replay in " + std::to_string(differing.size()) +
+                                       " entities or pairs (" + list + "); the full replay's result is kept");
 }
 
 void EventApplierService::registerEventApplier(const std::string& type, EventApplier applier) {

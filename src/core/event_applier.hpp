@@ -2,9 +2,10 @@
 // EventApplierService: validates a form, applies it to entities, and stores event,
 // entity changes, audit entries and duplicate flags in one Transaction.
 // Events are applied in the total order (timestamp, guid) (docs/convergence.md): an event that sorts after
-// everything applied is applied incrementally; one that sorts before triggers a deterministic
-// rebuild of entities and duplicate flags by replaying the log in order, so every replica that
-// holds the same events holds byte-identical entities.
+// everything applied is applied incrementally; one that sorts before is applied in its position by
+// re-applying, in order, the stored events of the entities it touches (docs/convergence.md,
+// 'Scoped replay'), or all of them where that could differ, so every replica that holds the same
+// events holds byte-identical entities.
 #include <functional>
 #include <map>
 #include <optional>
@@ -63,6 +64,16 @@ class EventApplierService {
   // Replays the whole log in (timestamp, guid) order into fresh entities and duplicate flags.
   void rebuild();
 
+  // Off by default (tests turn it on): after every replay of late events, replays everything
+  // again and compares; a difference keeps the full result and throws Error(INTERNAL).
+  void setVerifyReplays(bool on) { verifyReplays_ = on; }
+  // How late events were applied so far (scoped replays, full replays), for tests and benchmarks.
+  struct ReplayCounts {
+    size_t scoped = 0;
+    size_t full = 0;
+  };
+  ReplayCounts replayCounts() const { return replayCounts_; }
+
   // Custom types only: registering a built-in type throws INVALID_FORM.
   void registerEventApplier(const std::string& type, EventApplier applier);
   bool hasEventApplier(const std::string& type) const;
@@ -78,6 +89,9 @@ class EventApplierService {
 
  private:
   std::optional<Json> submitEvent(Event&& ev);
+  void verifyReplay();
+  bool verifyReplays_ = false;
+  ReplayCounts replayCounts_;
   EventStore& events_;
   EntityStore& entities_;
   std::map<std::string, EventApplier> appliers_;

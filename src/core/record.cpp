@@ -74,7 +74,7 @@ Record& Record::operator=(Record&&) noexcept = default;
 bool Record::empty() const {
   return !clearEvents && !clearEntities && events.empty() && syncedGuids.empty() && audit.empty() && deletes.empty() &&
          puts.empty() && dupRemove.empty() && dupAdd.empty() && state.empty() && rejected.empty() &&
-         unrejected.empty() && entitiesSynced.empty();
+         unrejected.empty() && entitiesSynced.empty() && refs.empty();
 }
 
 // Hot parts (events, audit entries, entity puts) are written straight into the record, each
@@ -154,6 +154,7 @@ std::string Record::encode() {
   for (const auto& [guid, r] : rejected) j["rejected"][guid] = r.toJson();
   if (!unrejected.empty()) j["unrejected"] = unrejected;
   if (!entitiesSynced.empty()) j["entitiesSynced"] = entitiesSynced;
+  for (const auto& [guid, list] : refs) j["refs"][guid] = list;
   if (!j.empty()) {
     std::string rest = j.dump();
     out += ',';
@@ -175,6 +176,7 @@ Record Record::decode(Json&& j) {
                                std::to_string(kRecordFormatVersion) + "): open the store with a newer version");
   }
   Record d;
+  d.version = j.contains("v") ? j["v"].get<int>() : 1;
   d.clearEvents = j.value("clearEvents", false);
   d.clearEntities = j.value("clearEntities", false);
   auto list = [&](const char* key) -> Json& {
@@ -234,6 +236,9 @@ Record Record::decode(Json&& j) {
   }
   d.unrejected = list("unrejected").get<std::vector<std::string>>();
   d.entitiesSynced = list("entitiesSynced").get<std::vector<std::string>>();
+  if (auto r = j.find("refs"); r != j.end()) {
+    for (auto& [guid, l] : r->items()) d.refs.emplace_back(guid, l.get<std::vector<std::string>>());
+  }
   return d;
 }
 

@@ -29,6 +29,7 @@ struct RejectedEvent {
 };
 
 struct Record {
+  int version = kRecordFormatVersion;  // of the record read; always the current one when written
   bool clearEvents = false;
   bool clearEntities = false;
   std::vector<Event> events;
@@ -51,6 +52,9 @@ struct Record {
   std::vector<std::pair<std::string, RejectedEvent>> rejected;
   std::vector<std::string> unrejected;  // rejections withdrawn: the event applies now
   std::vector<std::string> entitiesSynced;
+  // Entities each event touched or read when it was applied (event guid -> entity guids): the
+  // per-entity event index scoped replay uses (docs/convergence.md, 'Scoped replay'). Only grows.
+  std::vector<std::pair<std::string, std::vector<std::string>>> refs;
 
   bool empty() const;
 

@@ -90,6 +90,18 @@ const EntityPair* Store::findEntityByExternalId(const std::string& externalId) c
   auto it = impl_->st.byExternalId.find(externalId);
   return it == impl_->st.byExternalId.end() ? nullptr : findEntity(*it->second.begin());
 }
+const std::set<EventKey>* Store::eventsReferencing(const std::string& entityGuid) const {
+  auto it = impl_->st.refsByEntity.find(entityGuid);
+  return it == impl_->st.refsByEntity.end() ? nullptr : &it->second;
+}
+const std::vector<std::string>* Store::refsOfEvent(const std::string& eventGuid) const {
+  auto it = impl_->st.refsOfEvent.find(eventGuid);
+  return it == impl_->st.refsOfEvent.end() ? nullptr : &it->second;
+}
+bool Store::hasEventsLackingRefs() const { return !impl_->st.eventsLackingRefs.empty(); }
+bool Store::eventLacksRefs(const std::string& eventGuid) const { return impl_->st.eventsLackingRefs.count(eventGuid) > 0; }
+bool Store::everFlagged(const std::string& entityGuid) const { return impl_->st.everFlagged.count(entityGuid) > 0; }
+const DuplicateIndex& Store::pastData() const { return impl_->st.pastData; }
 size_t Store::recoveredTailBytes() const { return impl_->journal.recoveredTailBytes(); }
 
 Storage& Store::storage() { return impl_->journal.storage(); }

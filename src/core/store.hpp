@@ -65,6 +65,16 @@ class Store {
   bool hasAudit(const std::string& auditGuid) const;
   std::vector<const AuditEntry*> auditOfEntity(const std::string& entityGuid) const;  // log order
   const EntityPair* findEntityByExternalId(const std::string& externalId) const;
+  // For scoped replay (docs/convergence.md, 'Scoped replay'): the stored events that touched or
+  // read an entity (null when none); stored events whose refs are unknown (version 1 records);
+  // whether the
+  // entity was ever in a duplicate pair; the data entities had before their current data.
+  const std::set<EventKey>* eventsReferencing(const std::string& entityGuid) const;
+  const std::vector<std::string>* refsOfEvent(const std::string& eventGuid) const;  // besides its own entity
+  bool hasEventsLackingRefs() const;
+  bool eventLacksRefs(const std::string& eventGuid) const;
+  bool everFlagged(const std::string& entityGuid) const;
+  const DuplicateIndex& pastData() const;
   // Bytes of a torn tail cut off the last journal segment by open() (0 after a clean shutdown).
   size_t recoveredTailBytes() const;
 

@@ -1,5 +1,7 @@
 #include "core/store_state.hpp"
 
+#include <algorithm>
+
 #include "core/sha256.hpp"
 #include "core/store.hpp"
 
@@ -22,6 +24,12 @@ void StoreState::unindexEntity(const std::string& guid, const Json& modified) {
   }
 }
 
+void StoreState::rememberData(const std::string& guid, const Json& entityDoc) {
+  const Json& data = entity::dataOf(entityDoc);
+  if (data.empty()) return;
+  pastData.upsert(guid + '\x1f' + std::to_string(pastSeq++), data);
+}
+
 void StoreState::apply(Record&& d) {
   if (d.clearEvents) {
     events.clear();
@@ -37,16 +45,27 @@ void StoreState::apply(Record&& d) {
       it = it->first.rfind(kDeviceStatePrefix, 0) == 0 ? std::next(it) : state.erase(it);
     }
   }
+  if (d.clearEvents) {
+    refsByEntity.clear();
+    refsOfEvent.clear();
+    eventsLackingRefs.clear();
+  }
   if (d.clearEntities) {
     entities.clear();
     byExternalId.clear();
     dups.clear();
     dupIndex.clear();
+    everFlagged.clear();
+    pastData.clear();
   }
+  std::unordered_set<std::string_view> refsOf;
+  for (const auto& [g, _] : d.refs) refsOf.insert(g);
   for (size_t k = 0; k < d.events.size(); ++k) {
     Event& e = d.events[k];
     if (eventIndex.count(e.guid)) continue;
     size_t i = events.size();
+    if (d.version < 2 && !refsOf.count(e.guid)) eventsLackingRefs.insert(e.guid);
+    refsByEntity[e.entityGuid].insert(keyOf(e));
     merkle.append(k < d.leaves.size() ? d.leaves[k] : sha256(e.canonicalJson()));
     eventIndex.emplace(e.guid, i);
     byKey.emplace(keyOf(e), i);
@@ -64,6 +83,16 @@ void StoreState::apply(Record&& d) {
       outbox.erase(it->second);
     }
   }
+  for (const auto& [g, l] : d.refs) {
+    auto it = eventIndex.find(g);
+    if (it == eventIndex.end()) continue;
+    eventsLackingRefs.erase(g);
+    EventKey k = keyOf(events[it->second]);
+    auto& known = refsOfEvent[g];
+    for (const auto& entity : l) {
+      if (refsByEntity[entity].insert(k).second && entity != events[it->second].entityGuid) known.push_back(entity);
+    }
+  }
   for (auto& a : d.audit) {
     if (!auditGuids.insert(a.guid).second) continue;
     auditByEntity[a.entityGuid].push_back(audit.size());
@@ -74,6 +103,7 @@ void StoreState::apply(Record&& d) {
     auto it = entities.find(guid);
     if (it == entities.end()) continue;
     unindexEntity(guid, it->second.modified);
+    rememberData(guid, it->second.modified);
     entities.erase(it);
     dupIndex.remove(guid);
   }
@@ -83,6 +113,7 @@ void StoreState::apply(Record&& d) {
       it = entities.emplace(p.guid, EntityPair{p.guid, Json(), Json()}).first;  // initial: same as modified
     } else {
       unindexEntity(p.guid, it->second.modified);
+      if (entity::dataOf(it->second.modified) != entity::dataOf(p.modified)) rememberData(p.guid, it->second.modified);
       // The first change since creation or confirmation: the old state becomes `initial`.
       if (it->second.initial.is_null()) it->second.initial = std::move(it->second.modified);
     }
@@ -95,6 +126,8 @@ void StoreState::apply(Record&& d) {
     dups.erase({b, a});
   }
   for (auto& pr : d.dupAdd) {
+    everFlagged.insert(pr.first);
+    everFlagged.insert(pr.second);
     if (!hasDuplicatePair(pr.first, pr.second)) dups.insert(std::move(pr));
   }
   for (auto& [k, v] : d.state) {

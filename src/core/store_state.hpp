@@ -37,6 +37,16 @@ struct StoreState {
   std::set<std::pair<std::string, std::string>> dups;  // (entityGuid, duplicateGuid), one orientation
   DuplicateIndex dupIndex;
 
+  // Scoped replay (docs/convergence.md, 'Scoped replay'): the events that touched or read each
+  // entity; whether every stored event has its refs (false after version 1 records: then late
+  // events take the full replay); entities ever in a duplicate pair; past data signatures.
+  std::unordered_map<std::string, std::set<EventKey>> refsByEntity;
+  std::unordered_map<std::string, std::vector<std::string>> refsOfEvent;  // the same, by event guid (its own entity implied)
+  std::unordered_set<std::string> eventsLackingRefs;  // stored by version 1 records
+  std::unordered_set<std::string> everFlagged;
+  DuplicateIndex pastData;  // keyed "<guid>\x1f<n>": every data an entity had before its current one
+  size_t pastSeq = 0;
+
   std::map<std::string, Json> state;  // sync state, token, cursors, clock
   std::map<std::string, RejectedEvent> rejected;
 
@@ -53,6 +63,7 @@ struct StoreState {
 
  private:
   void unindexEntity(const std::string& guid, const Json& modified);
+  void rememberData(const std::string& guid, const Json& entityDoc);
 };
 
 }  // namespace dc

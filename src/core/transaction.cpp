@@ -19,6 +19,10 @@ std::pair<std::string, std::string> unordered(const std::string& a, const std::s
 struct Transaction::Impl {
   Store::Impl& store;
   bool rebuild = false;
+  bool scoped = false;                   // rebuild of `scope` only
+  std::unordered_set<std::string> scope;
+  std::vector<std::pair<std::string, std::vector<std::string>>> refs;
+  bool inRebuild(const std::string& guid) const { return rebuild && (!scoped || scope.count(guid)); }
   std::unordered_map<std::string, std::optional<Json>> entities;  // nullopt: deleted
   std::vector<std::string> touched;
   std::unordered_set<std::string> touchedSet;
@@ -42,6 +46,7 @@ struct Transaction::Impl {
     Record d;
     d.events = std::move(events);
     d.audit = std::move(audit);
+    d.refs = std::move(refs);
     for (auto& [k, v] : state) d.state.emplace_back(k, std::move(v));
     for (auto& [g, r] : rejected) {
       if (r) d.rejected.emplace_back(g, std::move(*r));
@@ -52,8 +57,13 @@ struct Transaction::Impl {
     if (rebuild) {
       // Everything not re-put during the rebuild is gone; sorted for a deterministic record.
       std::vector<std::string> dropped;
-      for (const auto& [g, _] : store.st.entities) {
-        if (!entities.count(g)) dropped.push_back(g);
+      if (scoped) {
+        for (const auto& g : scope)
+          if (store.st.entities.count(g) && !entities.count(g)) dropped.push_back(g);
+      } else {
+        for (const auto& [g, _] : store.st.entities) {
+          if (!entities.count(g)) dropped.push_back(g);
+        }
       }
       std::sort(dropped.begin(), dropped.end());
       d.deletes = std::move(dropped);
@@ -76,6 +86,7 @@ struct Transaction::Impl {
     }
     if (rebuild) {
       for (const auto& pr : store.st.dups) {
+        if (scoped && !scope.count(pr.first) && !scope.count(pr.second)) continue;
         auto it = dups.find(unordered(pr.first, pr.second));
         if (it == dups.end()) d.dupRemove.push_back(pr);  // staged removals were handled above
       }
@@ -85,6 +96,9 @@ struct Transaction::Impl {
 
   void reset() {
     rebuild = false;
+    scoped = false;
+    scope.clear();
+    refs.clear();
     entities.clear();
     touched.clear();
     touchedSet.clear();
@@ -103,7 +117,7 @@ Transaction::~Transaction() = default;
 std::optional<Json> Transaction::getEntity(const std::string& guid) const {
   auto it = impl_->entities.find(guid);
   if (it != impl_->entities.end()) return it->second;
-  if (impl_->rebuild) return std::nullopt;
+  if (impl_->inRebuild(guid)) return std::nullopt;
   auto base = impl_->store.st.entities.find(guid);
   if (base == impl_->store.st.entities.end()) return std::nullopt;
   return base->second.modified;
@@ -152,9 +166,9 @@ void Transaction::removePotentialDuplicate(const std::string& a, const std::stri
 }
 
 void Transaction::removeDuplicatesOf(const std::string& guid) {
-  if (!impl_->rebuild) {
+  {
     for (const auto& [a, b] : impl_->store.st.dups) {
-      if (a == guid || b == guid) impl_->dups[unordered(a, b)] = std::nullopt;
+      if ((a == guid || b == guid) && !impl_->inRebuild(a) && !impl_->inRebuild(b)) impl_->dups[unordered(a, b)] = std::nullopt;
     }
   }
   for (auto& [key, v] : impl_->dups) {
@@ -176,10 +190,37 @@ void Transaction::beginRebuild() {
   impl_->dups.clear();
 }
 
+void Transaction::beginScopedRebuild(std::unordered_set<std::string> scope) {
+  impl_->rebuild = true;
+  impl_->scoped = true;
+  impl_->scope = std::move(scope);
+  for (auto it = impl_->entities.begin(); it != impl_->entities.end();)
+    it = impl_->scope.count(it->first) ? impl_->entities.erase(it) : std::next(it);
+  for (auto it = impl_->dups.begin(); it != impl_->dups.end();)
+    it = impl_->scope.count(it->first.first) || impl_->scope.count(it->first.second) ? impl_->dups.erase(it) : std::next(it);
+}
+
+void Transaction::addRefs(const std::string& eventGuid, std::vector<std::string> entityGuids) {
+  impl_->refs.emplace_back(eventGuid, std::move(entityGuids));
+}
+
+void Transaction::rollback() { impl_->reset(); }
+
+std::vector<std::string> Transaction::entityDifferences() {
+  Record d = impl_->takeRecord();
+  impl_->reset();
+  std::vector<std::string> out;
+  for (const auto& p : d.puts) out.push_back(p.guid);
+  out.insert(out.end(), d.deletes.begin(), d.deletes.end());
+  for (const auto& [a, b] : d.dupAdd) out.push_back(a + "|" + b);
+  for (const auto& [a, b] : d.dupRemove) out.push_back(a + "|" + b);
+  return out;
+}
+
 const std::vector<std::string>& Transaction::touchedEntities() const { return impl_->touched; }
 
 void Transaction::commit() {
-  bool rebuild = impl_->rebuild;
+  bool rebuild = impl_->rebuild && !impl_->scoped;  // a scoped one lists what it changed
   Record d = impl_->takeRecord();
   impl_->reset();
   impl_->store.committingRebuild = rebuild;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/model.hpp"
@@ -42,6 +43,15 @@ class Transaction {
   // duplicates starts empty; commit() replaces the store's entities and duplicates with the
   // staged result and journals only the differences. `initial` of surviving entities is kept.
   void beginRebuild();
+  // Scoped rebuild (docs/convergence.md, 'Scoped replay'): the same, for the entities in `scope`
+  // only (and duplicate pairs naming one of them); the rest of the store reads as committed.
+  void beginScopedRebuild(std::unordered_set<std::string> scope);
+  // Records the entities an event touched or read (see Store::eventsReferencing).
+  void addRefs(const std::string& eventGuid, std::vector<std::string> entityGuids);
+  // Drops everything staged so far.
+  void rollback();
+  // The entity guids and duplicate pairs ("a|b") commit() would change; drops what is staged.
+  std::vector<std::string> entityDifferences();
 
   // Entity guids put or deleted so far (in first-touch order).
   const std::vector<std::string>& touchedEntities() const;

@@ -649,12 +649,14 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     Json patch{{kPullCursorKey, cursor}};
     if (hasServerCursor && !extensionsSeen()) patch[kExtensionsKey] = true;
 
-    auto conflicts = detectConflicts(run, fresh);
+    std::vector<ApplyOutcome> outcomes;
     if (fresh.empty()) {
       for (auto& [key, value] : patch.items()) events.setSyncState(key, value);
     } else {
-      for (const auto& outcome : applier.applyRemoteEvents(fresh, patch)) tally(run, outcome, fresh);
+      outcomes = applier.applyRemoteEvents(fresh, patch);
+      for (const auto& outcome : outcomes) tally(run, outcome, fresh);
     }
+    auto conflicts = detectConflicts(run, fresh, outcomes);
     run->result["pulled"] = run->result["pulled"].get<size_t>() + pageSize;
     recordConflicts(run, conflicts);
     // Stop on the last page, and on a server that would make us ask for the same page forever.
@@ -671,19 +673,15 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
   // ------------------------------------------------------------------ conflicts --------------
 
-  static std::vector<std::string> entitiesTouchedBy(const Json& ev) {
+  // The entities a pulled event touched, as the applier reports them (members and cascades
+  // included); its own entity when it did not apply.
+  static std::vector<std::string> entitiesTouchedBy(const Json& ev, const ApplyOutcome* outcome) {
     std::vector<std::string> out;
-    if (!ev.is_object()) return out;
-    if (ev.contains("entityGuid") && ev["entityGuid"].is_string()) out.push_back(ev["entityGuid"].get<std::string>());
-    auto it = ev.find("data");  // a reference: every pulled event passes here
-    if (it == ev.end() || !it->is_object()) return out;
-    const Json& data = *it;
-    if (data.contains("members") && data["members"].is_array()) {
-      for (const auto& m : data["members"]) {
-        if (m.is_object() && m.contains("guid") && m["guid"].is_string()) out.push_back(m["guid"].get<std::string>());
-      }
+    if (ev.is_object() && ev.contains("entityGuid") && ev["entityGuid"].is_string()) out.push_back(ev["entityGuid"].get<std::string>());
+    if (outcome) {
+      for (const auto& g : outcome->touchedEntities)
+        if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
     }
-    if (data.contains("memberId") && data["memberId"].is_string()) out.push_back(data["memberId"].get<std::string>());
     return out;
   }
 
@@ -710,10 +708,11 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     return changes;
   }
 
-  std::vector<Json> detectConflicts(RunPtr run, const std::vector<Json>& fresh) const {
+  std::vector<Json> detectConflicts(RunPtr run, const std::vector<Json>& fresh, const std::vector<ApplyOutcome>& outcomes) const {
     std::vector<Json> conflicts;
-    for (const auto& remote : fresh) {
-      for (const auto& entityGuid : entitiesTouchedBy(remote)) {
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      const Json& remote = fresh[i];
+      for (const auto& entityGuid : entitiesTouchedBy(remote, i < outcomes.size() ? &outcomes[i] : nullptr)) {
         auto local = run->localChanges.find(entityGuid);
         if (local == run->localChanges.end()) continue;
         Json conflict{{"entityGuid", entityGuid},    {"remoteEventGuid", remote.value("guid", "")},

@@ -738,10 +738,10 @@ async function benchTargets(native) {
   row('512 MB module in headless Chromium', na('not measured by this suite yet'), null);
   // The store's targets (native_bench sections of the store work; bench/README.md).
   const lateRows = native?.ok && Array.isArray(native.late) ? native.late : null;
-  if (lateRows) for (const l of lateRows) row(`late submits / in order ≤ 2× (N = ${fmt(l.n)}, ${l.store})`, `${fmt(l.ratio, 2)}× (${ms(l.lateMs)} / ${ms(l.inOrderMs)} ms)`, l.ratio <= 2);
+  if (lateRows) for (const l of lateRows) row(`late submits / in order ≤ 2× (N = ${fmt(l.n)}, ${l.storage})`, l.error ? na(l.error) : `${fmt(l.ratio, 2)}× (${ms(l.late?.ms)} / ${ms(l.inOrder?.ms)} ms)`, l.error ? null : l.ratio <= 2);
   else row('late submits / in order ≤ 2× (N = 2,000 and 10,000)', na('native_bench has no late section'), null);
-  const lp = native?.ok && Array.isArray(native.latepage) ? native.latepage : null;
-  if (lp) for (const l of lp) row(`pulled page of late events / in order ≤ 2× (N = ${fmt(l.n)})`, `${fmt(l.ratio, 2)}×`, l.ratio <= 2);
+  const lp = native?.ok && native.latePage ? [].concat(native.latePage) : null;
+  if (lp) for (const l of lp) row(`pulled page of late events / in order ≤ 2× (N = ${fmt(l.n)}, page ${fmt(l.page)})`, l.error ? na(l.error) : `${fmt(l.ratio, 2)}× (${ms(l.late?.ms)} / ${ms(l.inOrder?.ms)} ms)`, l.error ? null : l.ratio <= 2);
   else row('pulled page of late events / in order ≤ 2×', na('native_bench has no latepage section'), null);
   const op = native?.ok && native.openStore ? [].concat(native.openStore) : null;
   if (op) for (const o of op) row(`native open of ${fmt(o.n)} events ≤ 1 s`, `${ms(o.openMs)} ms; journal ${fmt(o.journalBytesPerEvent)} B/event; snapshot ${kb(o.snapshotBytes ?? 0)} KB`, o.openMs <= 1000);

@@ -5,7 +5,8 @@
 //
 // Sections: submit (memory / directory with a flush per event / directory with group commit),
 // flush (cost of making one more event durable in a store of N events), open (load time of a
-// store of N events), rebase (1,000 late events sorting before 10,000 applied ones).
+// store of N events), rebase (1,000 late events sorting before 10,000 applied ones), memory (heap
+// per stored event at 10,000 and 100,000 events, memory and directory stores).
 // Benchmarks report; they do not assert. Every loop is bounded in count and in time.
 #include <algorithm>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include "core/entity_store.hpp"
@@ -187,6 +189,36 @@ Json benchSubmitMemory(long long n, double budgetMs) {
   return {{"storage", "memory"}, {"events", done}, {"ms", ms}, {"cpuMs", cpu}, {"eventsPerSec", done / (ms / 1000.0)},
           {"eventsPerCpuSec", done / (cpu / 1000.0)},
           {"dataBytes", bytes}, {"storedEvents", e.store->events().size()}, {"msPer1000", blocks}};
+}
+
+// Heap in use (glibc mallinfo2: bytes handed out by malloc, not yet freed).
+size_t heapInUse() { return mallinfo2().uordblks; }
+
+// Heap per stored event: bytes in use after n create-individual submits minus before, over n,
+// for a memory store (its journal is heap too) and a directory store (journal on disk).
+// Measured at each checkpoint of `sizes`.
+Json benchMemory(const fs::path& dir, const std::vector<long long>& sizes) {
+  Json rows = Json::array();
+  for (const char* kind : {"memory", "directory"}) {
+    fs::remove_all(dir);
+    size_t before = heapInUse();
+    Json row = {{"storage", kind}, {"points", Json::array()}};
+    {
+      Engine e = Engine::open(std::string(kind) == "memory" ? dc::openMemoryStorage() : dc::openDirectoryStorage(dir.string()));
+      long long done = 0;
+      for (long long n : sizes) {
+        for (; done < n; ++done) {
+          e.applier->submitForm(createForm(0x70, done, kBaseMs + done));
+          if (std::string(kind) == "directory" && (done & 255) == 255) e.store->flush([](std::optional<dc::Error>) {});
+        }
+        size_t used = heapInUse() - before;
+        row["points"].push_back({{"events", n}, {"heapBytes", used}, {"bytesPerEvent", static_cast<double>(used) / n}});
+      }
+    }
+    rows.push_back(row);
+  }
+  fs::remove_all(dir);
+  return rows;
 }
 
 Json benchSubmitDirectory(const fs::path& dir, long long n, long long groupSize, double budgetMs) {
@@ -520,6 +552,10 @@ int main(int argc, char** argv) {
                              [&] { return benchStoreSize(scratch / ("store-" + std::to_string(n)), n,
                                                          quick ? 10 : 30, quick ? 8000 : 120000); }));
     out["store"] = rows;
+  }
+  if (want("memory")) {
+    std::vector<long long> points = quick ? std::vector<long long>{10000} : std::vector<long long>{10000, 100000};
+    out["memory"] = guarded("memory", [&] { return benchMemory(scratch / "memory", points); });
   }
   if (want("rebase"))
     out["rebase"] = guarded("rebase", [&] { return quick ? benchRebase(2000, 200, 100) : benchRebase(10000, 1000, 500); });

@@ -4,10 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createForm, BASE_MS } from './lib/data.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// DC_BENCH_ROOT: measure another checkout's package (bench/run.mjs --before DIR: the "before" side).
+const ROOT = process.env.DC_BENCH_ROOT ? path.resolve(process.env.DC_BENCH_ROOT) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [task, argJson = '{}'] = process.argv.slice(2);
 const args = JSON.parse(argJson);
 const now = () => performance.now();
@@ -50,8 +52,27 @@ function wasmHeapMB(pkg, db) {
   return null;
 }
 
+// The 512 MB-capped module (build/wasm/mem512, src/wasm/CMakeLists.txt), one instance per process.
+let module512;
+async function loadModule512() {
+  if (module512) return module512;
+  const dir = path.join(ROOT, 'build/wasm/mem512');
+  const require = createRequire(import.meta.url);
+  if (typeof globalThis.XMLHttpRequest === 'undefined') globalThis.XMLHttpRequest = require('xhr2');
+  const factory = require(path.join(dir, 'datacollect.js'));
+  module512 = await factory({ wasmBinary: fs.readFileSync(path.join(dir, 'datacollect.wasm')), print: () => {}, printErr: () => {} });
+  return module512;
+}
+
+// Bytes malloc'd in the wasm heap (the module's heapInUse), or null for builds without it.
+function heapInUse(db) {
+  const m = db?.eventStore?._session?.module;
+  return typeof m?.heapInUse === 'function' ? m.heapInUse() : null;
+}
+
 async function openStore(pkg, extra = {}) {
   const opts = { name: args.name ?? `bench-${task}-${process.pid}`, userId: args.userId ?? 'bench-user', ...extra };
+  if (args.mem512) opts.module = await loadModule512();
   if (args.syncOptions) opts.sync = args.syncOptions;  // open({sync}) -> InternalSyncManager options
   const db = await pkg.open(opts);
   let optionsApplied = null;
@@ -73,11 +94,11 @@ function storageOption(kind, dir) {
 
 // Submits forms in windows of `window` concurrent submits (group commit: many submits, one
 // flush); window 1 awaits each submit before the next (one flush per event).
-async function submitMany(db, tag, n, window, t0ms = BASE_MS) {
+async function submitMany(db, tag, n, window, t0ms = BASE_MS, first = 0) {
   const svc = db.eventApplierService;
-  for (let i = 0; i < n; i += window) {
+  for (let i = first; i < first + n; i += window) {
     const batch = [];
-    for (let j = i; j < Math.min(n, i + window); j++) batch.push(svc.submitForm(createForm(tag, j, t0ms + j)));
+    for (let j = i; j < Math.min(first + n, i + window); j++) batch.push(svc.submitForm(createForm(tag, j, t0ms + j - first)));
     await Promise.all(batch);
   }
 }
@@ -112,6 +133,40 @@ const tasks = {
     await db.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     return { storage: args.storage, window, events: done, ms, cpuMs: cpu, eventsPerSec: done / (ms / 1000), eventsPerCpuSec: done / (cpu / 1000), peakRssMB: peakRssMB(), wasmHeapMB: heap };
+  },
+
+  // Heap per stored event: heapInUse after submitting up to each checkpoint, minus after open.
+  // With mem512 the store lives in the 512 MB-capped module (completes = it fit).
+  async heap() {
+    const { pkg } = await loadPackage();
+    const dir = args.storage === 'directory' ? scratchDir('heap') : null;
+    const { db } = await openStore(pkg, { storage: storageOption(args.storage, dir) });
+    const base = heapInUse(db);
+    const baseHeap = wasmHeapMB(pkg, db);
+    const points = [];
+    let done = 0;
+    const c0 = cpuMs();
+    const t0 = now();
+    let error = null;
+    try {
+      for (const n of args.points) {
+        await submitMany(db, 0x6000, n - done, 1000, BASE_MS + done, done);
+        done = n;
+        const used = heapInUse(db);
+        const mb = wasmHeapMB(pkg, db);
+        // Builds without heapInUse: the growth of the heap itself (coarse: it grows in steps).
+        const bytes = used != null && base != null ? used - base : (mb - baseHeap) * 1048576;
+        points.push({ events: n, heapBytes: bytes, bytesPerEvent: bytes / n, coarse: used == null, wasmHeapMB: mb });
+      }
+    } catch (e) {
+      error = `${e?.code ? e.code + ': ' : ''}${e?.message ?? e}`;
+    }
+    const ms = now() - t0;
+    const cpu = cpuMs() - c0;
+    const stored = error ? null : (await db.eventStore.getUnsyncedEventsCount());
+    await db.close().catch(() => {});
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    return { storage: args.storage, mem512: !!args.mem512, baseHeapMB: baseHeap, points, stored, error, ms, cpuMs: cpu, peakRssMB: peakRssMB() };
   },
 
   // 2. Client A: submit N, then push them.

@@ -42,6 +42,47 @@ export function validateEvent(obj) {
   return isOk(result) ? { ok: true, event: JSON.parse(result) } : { ok: false, code: result.code, message: result.message };
 }
 
+// validateEvent for a whole array in one engine call (the reference server validates a push
+// this way): -> one result per element, in order, the same as validateEvent gives for it.
+// Synchronous once `await loadModule()` has resolved, else a Promise of the same.
+export function validateEvents(list) {
+  if (!Array.isArray(list)) throw new DataCollectError('INVALID_FORM', 'validateEvents takes an array of events');
+  const module = loadedModule();
+  if (!module) return loadModule().then(() => validateEvents(list));
+  const results = new Array(list.length);
+  const texts = [];
+  const where = [];
+  for (let i = 0; i < list.length; i++) {
+    try {
+      checkFormData(list[i], 'Event');
+      texts.push(toJsonText(list[i], 'Event'));
+      where.push(i);
+    } catch (error) {
+      results[i] = { ok: false, code: error.code, message: error.message };
+    }
+  }
+  if (texts.length) {
+    const answer = module.validateEvents(`[${texts.join(',')}]`);
+    if (!isOk(answer)) {
+      // The array as a whole was refused (e.g. nested too deeply): judge each on its own.
+      for (const i of where) results[i] = validateEvent(list[i]);
+    } else {
+      // The engine answers what validation normalises; the rest of the event is the input's
+      // (as dc::Event::toJson gives it: these seven fields, strings checked by the engine).
+      JSON.parse(answer).forEach((item, k) => {
+        const i = where[k];
+        if (item.e) {
+          results[i] = { ok: false, code: item.e.code, message: item.e.message };
+          return;
+        }
+        const { guid, entityGuid, type, data, userId } = list[i];
+        results[i] = { ok: true, event: { guid, entityGuid, type, data, timestamp: item.v.timestamp, userId, syncLevel: item.v.syncLevel } };
+      });
+    }
+  }
+  return results;
+}
+
 // Resolves with validateEvent once the module is loaded (for callers that prefer one await).
 export async function getValidator() {
   await loadModule();

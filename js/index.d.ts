@@ -429,6 +429,12 @@ export type ValidationResult =
  */
 export declare function validateEvent(obj: unknown): ValidationResult | Promise<ValidationResult>;
 export declare function getValidator(): Promise<(obj: unknown) => ValidationResult>;
+/**
+ * validateEvent for a whole array in one engine call (the reference server validates a push this
+ * way): one result per element, in order. A valid result's `event.data` is the input's own
+ * `data` object (validateEvent returns a copy). Synchronous once `await loadModule()` has resolved.
+ */
+export declare function validateEvents(list: unknown[]): ValidationResult[] | Promise<ValidationResult[]>;
 /** Loads the shared module instance (once; the options of the call that loads it apply). LOAD_FAILED on failure. */
 export declare function loadModule(options?: ModuleOptions): Promise<DataCollectModule>;
 /** A new, independent module instance (own memory and file system). */

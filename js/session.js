@@ -8,6 +8,7 @@
 // - close(): waits for running operations, frees every handle, unmounts, releases the lock;
 //   afterwards every call rejects with CLOSED.
 import { DataCollectError, errorOf, isOk, unwrap } from './errors.js';
+import { SubmitBatcher } from './submit-batch.js';
 
 export const closedError = () => new DataCollectError('CLOSED', 'The store is closed');
 
@@ -22,6 +23,7 @@ export class StoreSession {
     this.running = new Set();  // Promises of operations in flight
     this.syncHandles = new Set();
     this.closeHooks = [];      // run when close() starts (change listeners, automatic sync)
+    this.submits = new SubmitBatcher(this);  // submits of one JS turn: one engine call
   }
 
   requireOpen() {
@@ -39,6 +41,7 @@ export class StoreSession {
   // A synchronous call on one of this session's handles (the engine or a sync handle).
   invoke(handle, method, ...args) {
     if (this.closed) throw closedError();
+    this.submits.drain();  // queued submits first: calls reach the engine in call order
     return unwrap(handle[method](...args));
   }
 
@@ -46,6 +49,7 @@ export class StoreSession {
   // (an engine call with nothing left to wait for): then there is nothing for close() to track.
   async(start) {
     if (this.closed) return Promise.reject(closedError());
+    this.submits.drain();
     let answered = false;
     /** @type {(value: any) => void} */
     let resolve;

@@ -172,5 +172,5 @@ export function submit(session, form, fillTimestamp) {
   } catch (error) {
     return Promise.reject(error);
   }
-  return session.async((cb) => session.engine.submitForm(text, fillTimestamp, Date.now(), cb));
+  return session.submits.submit(text, fillTimestamp);
 }

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// DC_BENCH_ROOT: another checkout's server (bench/run.mjs measures the "before" side with it).
+const ROOT = process.env.DC_BENCH_ROOT ? path.resolve(process.env.DC_BENCH_ROOT) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEMO = { email: 'demo@example.org', password: 'demo-password' };
 
 export function serverAvailable() {

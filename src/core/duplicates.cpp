@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <limits>
+#include <utility>
 
 namespace dc {
 namespace {
@@ -60,6 +62,71 @@ bool isSubset(const std::vector<uint32_t>& small, const std::vector<uint32_t>& b
 
 constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
+// A list of entry slots with room for one inline: most (path, value) pairs (a name, a phone
+// number, an email) belong to one entity only, so their posting and anchor lists need no heap
+// block of their own (docs/storage.md, 'Memory').
+class SlotList {
+ public:
+  SlotList() = default;
+  SlotList(const SlotList& o) { *this = o; }
+  SlotList(SlotList&& o) noexcept { swap(o); }
+  SlotList& operator=(const SlotList& o) {
+    if (this == &o) return *this;
+    clear();
+    for (uint32_t v : o) push_back(v);
+    return *this;
+  }
+  SlotList& operator=(SlotList&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~SlotList() { release(); }
+
+  uint32_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const uint32_t* begin() const { return cap_ <= 1 ? &one_ : many_; }
+  const uint32_t* end() const { return begin() + size_; }
+  uint32_t& operator[](uint32_t i) { return (cap_ <= 1 ? &one_ : many_)[i]; }
+  uint32_t back() const { return begin()[size_ - 1]; }
+  void pop_back() { --size_; }
+  void push_back(uint32_t v) {
+    if (size_ == cap_) grow();
+    (cap_ <= 1 ? &one_ : many_)[size_++] = v;
+  }
+  void clear() {
+    release();
+    size_ = 0;
+    cap_ = 1;
+  }
+
+ private:
+  void grow() {
+    uint32_t cap = cap_ * 2;
+    auto* block = new uint32_t[cap];
+    const uint32_t* from = begin();
+    for (uint32_t i = 0; i < size_; ++i) block[i] = from[i];
+    release();
+    many_ = block;
+    cap_ = cap;
+  }
+  void release() {
+    if (cap_ > 1) delete[] many_;
+    cap_ = 1;
+  }
+  void swap(SlotList& o) noexcept {
+    std::swap(size_, o.size_);
+    std::swap(cap_, o.cap_);
+    std::swap(raw_, o.raw_);
+  }
+  uint32_t size_ = 0;
+  uint32_t cap_ = 1;  // 1: the one slot inline; more: a heap block
+  union {
+    uint32_t one_;
+    uint32_t* many_;
+    uintptr_t raw_ = 0;
+  };
+};
+
 }  // namespace
 
 Signature signatureOf(const Json& entityData) {
@@ -92,8 +159,8 @@ struct DuplicateIndex::Impl {
     uint32_t anchorPos = 0;
   };
   std::unordered_map<std::string, uint32_t> pairIds;  // "path\0value" -> id
-  std::vector<std::vector<uint32_t>> postings;        // pair id -> entry slots
-  std::vector<std::vector<uint32_t>> anchored;        // pair id -> entry slots anchored there
+  std::vector<SlotList> postings;                     // pair id -> entry slots
+  std::vector<SlotList> anchored;                     // pair id -> entry slots anchored there
   std::vector<Entry> entries;
   std::vector<uint32_t> freeSlots;
   std::unordered_map<std::string, uint32_t> slotOf;  // guid -> entry slot
@@ -131,7 +198,7 @@ struct DuplicateIndex::Impl {
 
   // Swap-and-pop `slot` out of list, fixing the moved entry's remembered position via `fix`.
   template <class Fix>
-  static void eraseAt(std::vector<uint32_t>& list, uint32_t pos, Fix fix) {
+  static void eraseAt(SlotList& list, uint32_t pos, Fix fix) {
     uint32_t moved = list.back();
     list[pos] = moved;
     list.pop_back();
@@ -236,7 +303,7 @@ std::vector<std::string> DuplicateIndex::findMatches(const std::string& guid, co
   // Supersets of the query: every one is in the posting list of each query pair; walk the
   // shortest list and check the rest.
   if (complete) {
-    const std::vector<uint32_t>* shortest = nullptr;
+    const SlotList* shortest = nullptr;
     for (uint32_t pid : q)
       if (!shortest || im.postings[pid].size() < shortest->size()) shortest = &im.postings[pid];
     for (uint32_t slot : *shortest)

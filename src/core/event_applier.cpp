@@ -433,16 +433,20 @@ void deleteCascade(EventScope& s, const std::string& root, const std::string& ro
 
 void applyAddMember(EventScope& s, const Event& ev) {
   Json group = *requireGroup(s, ev.entityGuid);
-  auto members = ev.data.find("members");
-  if (members == ev.data.end() || !members->is_array() || members->empty())
+  Json scratch;  // a stored event's data is text: parsed here (docs/storage.md, 'Memory')
+  const Json& data = ev.data.view(scratch);
+  auto members = data.find("members");
+  if (members == data.end() || !members->is_array() || members->empty())
     fail(ErrorCode::InvalidMemberData, "add-member needs data.members: a non-empty array of members");
   std::vector<std::string> ancestors{ev.entityGuid};
   if (addMembers(s, group, *members, ancestors)) s.save(ev.type, std::move(group));
 }
 
 void applyRemoveMember(EventScope& s, const Event& ev) {
-  auto id = ev.data.find("memberId");
-  if (id == ev.data.end() || !id->is_string() || id->get_ref<const std::string&>().empty())
+  Json scratch;
+  const Json& data = ev.data.view(scratch);
+  auto id = data.find("memberId");
+  if (id == data.end() || !id->is_string() || id->get_ref<const std::string&>().empty())
     fail(ErrorCode::InvalidMemberData, "Member ID is required");
   const std::string memberId = id->get<std::string>();
   Json group = *requireGroup(s, ev.entityGuid);
@@ -458,8 +462,10 @@ void applyRemoveMember(EventScope& s, const Event& ev) {
 }
 
 void applyResolveDuplicate(EventScope& s, const Event& ev) {
-  auto list = ev.data.find("duplicates");
-  if (list != ev.data.end() && !list->is_null()) {
+  Json scratch;
+  const Json& data = ev.data.view(scratch);
+  auto list = data.find("duplicates");
+  if (list != data.end() && !list->is_null()) {
     if (!list->is_array())
       fail(ErrorCode::InvalidForm, "resolve-duplicate needs data.duplicates: an array of {entityGuid, duplicateGuid}");
     for (const auto& d : *list) {
@@ -467,7 +473,7 @@ void applyResolveDuplicate(EventScope& s, const Event& ev) {
       s.removeFlag(pair.entityGuid, pair.duplicateGuid);
     }
   }
-  if (auto del = ev.data.find("shouldDelete"); del != ev.data.end() && del->is_boolean() && del->get<bool>())
+  if (auto del = data.find("shouldDelete"); del != data.end() && del->is_boolean() && del->get<bool>())
     deleteCascade(s, ev.entityGuid, ev.type);
 }
 
@@ -497,7 +503,8 @@ void dispatch(EventScope& s, const Event& ev) {
   std::vector<std::string> ancestors;
   if (t == "create-individual" || t == "update-individual" || t == "create-group" || t == "update-group") {
     UpsertOptions opt{ErrorCode::InvalidForm, true, ancestors};
-    upsertEntity(s, ev.entityGuid, ev.data, t.find("group") != std::string::npos ? Kind::Group : Kind::Individual, opt);
+    Json scratch;
+    upsertEntity(s, ev.entityGuid, ev.data.view(scratch), t.find("group") != std::string::npos ? Kind::Group : Kind::Individual, opt);
   } else if (t == "add-member") {
     applyAddMember(s, ev);
   } else if (t == "remove-member") {

@@ -134,4 +134,49 @@ int jsonDepth(const Json& value, int limit) {
   return deepest;
 }
 
+
+const Json& FrozenJson::view(Json& scratch) const {
+  if (tree_) return *tree_;
+  // The text was written by compact() from a valid document: parsing it cannot fail.
+  scratch = Json::parse(text_);
+  return scratch;
+}
+
+Json FrozenJson::value() const {
+  Json scratch;
+  const Json& v = view(scratch);
+  return tree_ ? v : std::move(scratch);
+}
+
+void FrozenJson::append(std::string& out, bool replaceInvalid) const {
+  if (tree_) appendJson(out, *tree_, replaceInvalid);
+  else out += text_;  // valid UTF-8 (compact() checked), so the same in both modes
+}
+
+void FrozenJson::compact() {
+  if (!tree_) return;
+  std::string text;
+  try {
+    appendJson(text, *tree_, false);
+  } catch (const Json::exception&) {
+    return;  // invalid UTF-8 somewhere: keep the tree, so reads stay exactly as before
+  }
+  text.shrink_to_fit();
+  text_ = std::move(text);
+  tree_.reset();
+}
+
+bool operator==(const FrozenJson& a, const FrozenJson& b) {
+  if (a.tree_ && b.tree_) return a.tree_ == b.tree_ || *a.tree_ == *b.tree_;
+  if (!a.tree_ && !b.tree_) return a.text_ == b.text_;  // both compact dumps of sorted trees
+  const FrozenJson& tree = a.tree_ ? a : b;
+  const FrozenJson& text = a.tree_ ? b : a;
+  return *tree.tree_ == Json::parse(text.text_);
+}
+
+bool operator==(const FrozenJson& a, const Json& b) {
+  if (a.tree_) return *a.tree_ == b;
+  return Json::parse(a.text_) == b;
+}
+
 }  // namespace dc

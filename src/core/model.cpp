@@ -43,7 +43,7 @@ void requireObject(const Json& j, const char* what) {
 }  // namespace
 
 Json Event::toJson() const {
-  return Json{{"guid", guid},           {"entityGuid", entityGuid}, {"type", type},          {"data", data},
+  return Json{{"guid", guid},           {"entityGuid", entityGuid}, {"type", type},          {"data", data.value()},
               {"timestamp", timestamp}, {"userId", userId},         {"syncLevel", syncLevel}};
 }
 
@@ -54,7 +54,7 @@ std::string Event::canonicalJson(bool strictUtf8) const {
   std::string out;
   out.reserve(256);
   out += "{\"data\":";
-  dc::appendJson(out, data, !strictUtf8);
+  data.append(out, !strictUtf8);
   bool ok = true;
   for (auto [key, value] : {std::pair<const char*, const std::string*>{",\"entityGuid\":", &entityGuid},
                             {",\"guid\":", &guid},
@@ -67,7 +67,7 @@ std::string Event::canonicalJson(bool strictUtf8) const {
   out += '}';
   if (ok) return out;
   Json j{{"guid", guid}, {"entityGuid", entityGuid}, {"type", type},
-         {"data", data}, {"timestamp", timestamp},   {"userId", userId}};
+         {"data", data.value()}, {"timestamp", timestamp},   {"userId", userId}};
   return j.dump(-1, ' ', false, strictUtf8 ? Json::error_handler_t::strict : Json::error_handler_t::replace);
 }
 
@@ -167,7 +167,7 @@ EntityPair EntityPair::fromJson(const Json& j) {
 Json AuditEntry::toJson() const {
   return Json{{"guid", guid},           {"timestamp", timestamp},   {"userId", userId},
               {"action", action},       {"eventGuid", eventGuid},   {"entityGuid", entityGuid},
-              {"changes", changes},     {"signature", signature}};
+              {"changes", changes.value()},     {"signature", signature}};
 }
 
 void AuditEntry::appendJson(std::string& out, std::string_view changesMember) const {
@@ -178,7 +178,7 @@ void AuditEntry::appendJson(std::string& out, std::string_view changesMember) co
   field("{\"action\":", action);
   if (changesMember.empty()) {
     out += ",\"changes\":";
-    dc::appendJson(out, changes);
+    changes.append(out);
   } else {
     out += ',';
     out += changesMember;

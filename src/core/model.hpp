@@ -16,7 +16,8 @@ struct Event {
   std::string guid;
   std::string entityGuid;
   std::string type;
-  Json data = Json::object();
+  // Immutable once stored: the store keeps it compact (text) and parses it where it is read.
+  FrozenJson data;
   std::string timestamp;  // normalised "YYYY-MM-DDTHH:MM:SS.mmmZ"
   int64_t timeMs = 0;     // parsed timestamp, for ordering
   std::string userId;
@@ -93,7 +94,7 @@ struct AuditEntry {
   std::string action;     // event type, "cascade-delete-entity", "flag-potential-duplicate"
   std::string eventGuid;
   std::string entityGuid;
-  Json changes = Json::object();
+  FrozenJson changes;     // immutable; compact (text) once stored
   std::string signature;  // may stay ""
   Json toJson() const;
   // toJson() as text, without copying `changes`; `changesMember` (e.g. `"changesOfPut":0`)

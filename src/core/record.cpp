@@ -121,7 +121,8 @@ std::string Record::encode() {
     for (size_t i = 0; i < audit.size(); ++i) {
       if (i) out += ',';
       auto put = putOf.find(audit[i].entityGuid);
-      if (put != putOf.end() && isCreationChanges(audit[i].changes, puts[put->second].modified)) {
+      Json scratch;
+      if (put != putOf.end() && isCreationChanges(audit[i].changes.view(scratch), puts[put->second].modified)) {
         audit[i].appendJson(out, "\"changesOfPut\":" + std::to_string(put->second));
       } else {
         audit[i].appendJson(out);

@@ -72,6 +72,7 @@ void StoreState::apply(Record&& d) {
     eventIndex.emplace(e.guid, i);
     byKey.emplace(keyOf(e), i);
     if (e.syncLevel == LOCAL) outbox.insert(i);
+    e.data.compact();  // held as text from here on (docs/storage.md, 'Memory')
     events.push_back(std::move(e));
   }
   for (const auto& guid : d.syncedGuids) {
@@ -102,6 +103,7 @@ void StoreState::apply(Record&& d) {
   for (auto& a : d.audit) {
     if (!auditGuids.insert(a.guid).second) continue;
     auditByEntity[a.entityGuid].push_back(audit.size());
+    a.changes.compact();
     audit.push_back(std::move(a));
   }
   for (const auto& guid : d.deletes) {

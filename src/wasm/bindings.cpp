@@ -19,6 +19,7 @@
 // (a Transaction would not roll back). The JS layer wraps every such function in try/catch.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
 #include <map>
 #include <memory>
@@ -77,23 +78,73 @@ val errorResult(const std::string& code, const std::string& message, int httpSta
 
 val errorResult(const Error& e) { return errorResult(e.codeName(), e.what(), e.httpStatus()); }
 
+// The error Result of the exception being handled (call inside a catch block only): the one
+// mapping from C++ exceptions to error codes, for single Results and batch items alike.
+struct CaughtError {
+  std::string code;
+  std::string message;
+  int httpStatus = 0;
+};
+CaughtError caughtError() {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return {e.codeName(), e.what(), e.httpStatus()};
+  } catch (const Json::exception& e) {
+    // A JSON value of the wrong shape that slipped past validation: the caller's input.
+    return {"INVALID_FORM", std::string("Invalid input: ") + e.what()};
+  } catch (const std::bad_alloc&) {
+    return {"STORAGE", "Out of memory"};
+  } catch (const std::exception& e) {
+    return {"INTERNAL", std::string("Internal engine error: ") + e.what()};
+  } catch (...) {
+    return {"INTERNAL", "Internal engine error"};
+  }
+}
+
 // Runs f (returning Json) and converts every exception into an error Result.
 template <class F>
 val guarded(F&& f) {
   try {
     return okResult(f());
-  } catch (const Error& e) {
-    return errorResult(e);
-  } catch (const Json::exception& e) {
-    // A JSON value of the wrong shape that slipped past validation: the caller's input.
-    return errorResult("INVALID_FORM", std::string("Invalid input: ") + e.what());
-  } catch (const std::bad_alloc&) {
-    return errorResult("STORAGE", "Out of memory");
-  } catch (const std::exception& e) {
-    return errorResult("INTERNAL", std::string("Internal engine error: ") + e.what());
   } catch (...) {
-    return errorResult("INTERNAL", "Internal engine error");
+    CaughtError e = caughtError();
+    return errorResult(e.code, e.message, e.httpStatus);
   }
+}
+
+// One item of a batch Result (a JSON array, one crossing for the whole batch):
+// {"v": value} or {"e": {"code", "message", "status"?}}, appended to out.
+template <class F>
+void appendBatchItem(std::string& out, F&& f) {
+  size_t mark = out.size();
+  try {
+    out += "{\"v\":";
+    appendJson(out, f(), true);
+    out += '}';
+  } catch (...) {
+    out.resize(mark);
+    CaughtError e = caughtError();
+    out += "{\"e\":{\"code\":";
+    appendJsonString(out, e.code);
+    out += ",\"message\":";
+    if (!appendJsonString(out, boundedMessage(e.message))) out += "\"(message not valid UTF-8)\"";
+    if (e.httpStatus) out += ",\"status\":" + std::to_string(e.httpStatus);
+    out += "}}";
+  }
+}
+
+// Splits the batch texts the JS layer joins with '\n' (JSON.stringify never emits a raw newline).
+std::vector<std::string_view> batchParts(const std::string& joined) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t nl = joined.find('\n', start);
+    parts.emplace_back(std::string_view(joined).substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return parts;
 }
 
 // "INVALID_FORM" -> ErrorCode::InvalidForm (errors reported by JS appliers); unknown -> fallback.
@@ -383,6 +434,44 @@ class Engine {
     });
     if (!applied.isString() || memory_) return applied;
     store_->flush([cb, applied](std::optional<Error> error) mutable { cb(error ? errorResult(*error) : applied); });
+    return val::undefined();
+  }
+  // Submits of one JS turn in one call (js/submit-batch.js): formsText holds the forms' JSON
+  // texts joined with '\n', fill one '1'/'0' per form (fill a missing timestamp from the
+  // clock). Each form is its own transaction (a bad form fails alone), the batch is one journal
+  // write (Store::WriteBatch) and one flush. Result: a JSON array, one {"v": entity|null} or
+  // {"e": {code, message}} per form; returned at once for a memory store or when the write
+  // failed, else undefined and cb(result) once durable.
+  val submitFormBatch(std::string formsText, std::string fill, double wallClockMs, val cb) {
+    if (!store_) return errorResult(closedError());
+    std::vector<std::string_view> parts = batchParts(formsText);
+    if (parts.size() != fill.size()) return errorResult("INTERNAL", "submitFormBatch: one fill flag per form");
+    std::string out = "[";
+    std::optional<Error> writeError;
+    try {
+      Store::WriteBatch batch(*store_);
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (i) out += ',';
+        appendBatchItem(out, [&] {
+          Json form = parseJson(parts[i], "Form submission");
+          if (fill[i] == '1' && form.is_object() && (!form.contains("timestamp") || form["timestamp"].is_null()))
+            form["timestamp"] = applier().nextLocalTimestamp(static_cast<int64_t>(wallClockMs));
+          auto entity = applier().submitForm(std::move(form));
+          return entity ? std::move(*entity) : Json(nullptr);
+        });
+      }
+      batch.finish();
+    } catch (const Error& e) {
+      writeError = e;  // the batch's write failed: nothing of it is durable
+    } catch (const std::bad_alloc&) {
+      writeError = Error(ErrorCode::Storage, "Out of memory");
+    }
+    if (writeError) return errorResult(*writeError);
+    out += ']';
+    if (memory_) return val(out);
+    store_->flush([cb, out = std::move(out)](std::optional<Error> error) mutable {
+      cb(error ? errorResult(*error) : val(out));
+    });
     return val::undefined();
   }
   // fn(entityJson, formJson) -> JSON text of the new entity or "null", {error: {code, message}},
@@ -870,6 +959,36 @@ val validateEvent(std::string json) {
   return guarded([&] { return Event::fromJson(parseJson(json, "Event")).toJson(); });
 }
 
+// The reference server's validator for a whole push batch in one crossing: eventsText is a
+// JSON array of events. -> JSON array, one {"v": {"timestamp", "syncLevel"}} (what
+// validation normalises; every other field of the normalised event is the input's, unchanged:
+// js/api.js validateEvents builds the event from them) or {"e": {code, message}} per element,
+// in order; an error Result when the text is not a JSON array.
+val validateEvents(std::string eventsText) {
+  try {
+    Json events = parseJson(eventsText, "Events", 513);  // each element keeps validateEvent's 512 levels
+    if (!events.is_array()) throw Error(ErrorCode::InvalidForm, "Events must be a JSON array");
+    std::string out = "[";
+    out.reserve(events.size() * 64 + 2);
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i) out += ',';
+      appendBatchItem(out, [&] {
+        Event ev = Event::fromJson(std::move(events[i]));
+        return Json{{"timestamp", std::move(ev.timestamp)}, {"syncLevel", ev.syncLevel}};
+      });
+    }
+    out += ']';
+    return val(out);
+  } catch (...) {
+    CaughtError e = caughtError();
+    return errorResult(e.code, e.message, e.httpStatus);
+  }
+}
+
+// Bytes of the wasm heap handed out by malloc and not yet freed (dlmalloc's mallinfo), for the
+// benchmarks' heap-per-event figures (HEAP8.length only grows, in large steps).
+double heapInUse() { return static_cast<double>(mallinfo().uordblks); }
+
 }  // namespace
 }  // namespace dc::wasm
 
@@ -879,6 +998,8 @@ EMSCRIPTEN_BINDINGS(datacollect) {
   using dc::wasm::SyncHandle;
 
   function("validateEvent", &dc::wasm::validateEvent);
+  function("validateEvents", &dc::wasm::validateEvents);
+  function("heapInUse", &dc::wasm::heapInUse);
   function("completeFlush", &dc::wasm::completeFlush);
 
   class_<Engine>("Engine")
@@ -921,6 +1042,7 @@ EMSCRIPTEN_BINDINGS(datacollect) {
       .function("resolvePotentialDuplicates", &Engine::resolvePotentialDuplicates)
       .function("clearEntities", &Engine::clearEntities)
       .function("submitForm", &Engine::submitForm)
+      .function("submitFormBatch", &Engine::submitFormBatch)
       .function("registerEventApplier", &Engine::registerEventApplier)
       .function("hasEventApplier", &Engine::hasEventApplier)
       .function("registeredTypes", &Engine::registeredTypes)

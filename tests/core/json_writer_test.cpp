@@ -59,12 +59,46 @@ TEST_CASE("Event::canonicalJson is the sorted dump of the event without syncLeve
   e.timestamp = "2024-01-01T00:00:00.000Z";
   e.userId = "u\\1";
   Json reference{{"guid", e.guid}, {"entityGuid", e.entityGuid}, {"type", e.type},
-                 {"data", e.data}, {"timestamp", e.timestamp},   {"userId", e.userId}};
+                 {"data", e.data.value()}, {"timestamp", e.timestamp},   {"userId", e.userId}};
   CHECK(e.canonicalJson() == reference.dump());
   CHECK(e.canonicalJson(true) == reference.dump());
   e.userId = "bad\xFF";  // falls back to dump: replaced when hashing, refused when storing
   CHECK(e.canonicalJson() == Json{{"guid", e.guid}, {"entityGuid", e.entityGuid}, {"type", e.type},
-                                  {"data", e.data}, {"timestamp", e.timestamp}, {"userId", e.userId}}
+                                  {"data", e.data.value()}, {"timestamp", e.timestamp}, {"userId", e.userId}}
                                  .dump(-1, ' ', false, Json::error_handler_t::replace));
   CHECK_THROWS(e.canonicalJson(true));
+}
+
+TEST_CASE("FrozenJson: the same document as a tree and once compact (text)", "[json][model]") {
+  Json doc = Json::parse(R"({"name":"Zo\u00eb","age":3.5,"nested":{"b":1,"a":[true,null]},"big":18446744073709551615})");
+  dc::FrozenJson tree(doc);
+  dc::FrozenJson text(doc);
+  text.compact();
+  CHECK_FALSE(tree.isCompact());
+  CHECK(text.isCompact());
+  CHECK(text.tree() == nullptr);
+  CHECK(tree == text);
+  CHECK(text == doc);
+  CHECK(text.value() == doc);
+  Json scratch;
+  CHECK(&tree.view(scratch) == tree.tree());  // no copy while a tree
+  CHECK(text.view(scratch) == doc);
+  std::string a, b;
+  tree.append(a);
+  text.append(b);
+  CHECK(a == doc.dump());
+  CHECK(b == doc.dump());
+  CHECK(dc::FrozenJson(Json{{"x", 1}}) != text);
+  // Invalid UTF-8 cannot be written strictly: the document stays a tree, reads unchanged.
+  dc::FrozenJson bad(Json{{"s", "bad\xFF"}});
+  bad.compact();
+  CHECK_FALSE(bad.isCompact());
+  CHECK(bad.value()["s"] == "bad\xFF");
+  // Events and audit entries stored by a Store are compact.
+  dc::Event e = dc::Event::fromJson(Json{{"guid", "e1"}, {"entityGuid", "p1"}, {"type", "create-individual"},
+                                         {"data", {{"name", "A"}}}, {"timestamp", "2024-01-01T00:00:00Z"}, {"userId", "u"}});
+  CHECK(e.toJson()["data"] == Json{{"name", "A"}});
+  e.data.compact();
+  CHECK(e.toJson()["data"] == Json{{"name", "A"}});
+  CHECK(e.canonicalJson().find(R"({"data":{"name":"A"},)") == 0);
 }

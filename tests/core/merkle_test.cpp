@@ -89,7 +89,9 @@ TEST_CASE("EventStore proofs: stored events verify, tampered and unstored ones d
   const dc::Event& target = stored[17];
   auto proof = db.events.getProof(target);
   dc::Event changedData = target;
-  changedData.data["n"] = 999;
+  Json changed = changedData.data.value();
+  changed["n"] = 999;
+  changedData.data = changed;
   CHECK_FALSE(db.events.verifyEvent(changedData, proof));
   dc::Event changedTime = target;
   changedTime.timestamp = ts(1000);

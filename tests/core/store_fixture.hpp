@@ -120,7 +120,7 @@ inline dc::AuditEntry audit(const std::string& guid, const dc::Event& cause) {
 inline void applyUpsert(dc::Store& store, const dc::Event& e, int version = 1) {
   dc::Transaction tx(store);
   tx.addEvent(e);
-  tx.putEntity(individual(e.entityGuid, e.data, e.timestamp, version));
+  tx.putEntity(individual(e.entityGuid, e.data.value(), e.timestamp, version));
   tx.addAudit(audit("audit-" + e.guid, e));
   tx.commit();
 }

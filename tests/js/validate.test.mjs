@@ -61,3 +61,20 @@ test('non-objects, cycles and huge strings are answered, never thrown', async ()
   assert.equal(hugeTimestamp.ok, false);
   assert.ok(hugeTimestamp.message.length < 500, 'the message stays short');
 });
+
+test('validateEvents answers a whole array in one call, each element as validateEvent does', async () => {
+  const { validateEvents } = await import('../../js/index.js');
+  await loadModule();
+  const cyclic = { ...good, data: {} };
+  cyclic.data.self = cyclic.data;
+  const list = [good, { ...good, guid: undefined }, null, 'text', { ...good, data: { when: new Date(0) } }, cyclic,
+    { ...good, guid: 'e-2', timestamp: '2024-05-01T12:00:00Z' }];
+  const batch = validateEvents(list);
+  assert.equal(batch.length, list.length);
+  // The same verdicts; a valid event's `data` is the input's object itself, not a JSON copy.
+  list.forEach((item, i) => assert.deepEqual(JSON.parse(JSON.stringify(batch[i])), validateEvent(item), `element ${i}`));
+  assert.equal(batch[6].event.data, list[6].data);
+  assert.equal(batch[6].event.timestamp, '2024-05-01T12:00:00.000Z');
+  assert.deepEqual(validateEvents([]), []);
+  assert.throws(() => validateEvents('nope'), (e) => e.code === 'INVALID_FORM');
+});

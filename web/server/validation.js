@@ -12,6 +12,8 @@ let cached;
 
 // Resolves to the package's validateEvent. Throws ValidatorUnavailableError when the package is
 // not built or does not export it, with a message telling the operator what to do.
+// The function may carry `validateBatch(list) -> [result per entry]`, the package's
+// validateEvents (routes.js uses it when present).
 export async function loadPackageValidator() {
   if (cached) return cached;
   const file = fileURLToPath(PACKAGE_ENTRY);
@@ -19,8 +21,9 @@ export async function loadPackageValidator() {
     throw new ValidatorUnavailableError(`The package entry ${file} does not exist; build the package first (npm run build).`);
   }
   let fn;
+  let mod;
   try {
-    const mod = await import(PACKAGE_ENTRY.href);
+    mod = await import(PACKAGE_ENTRY.href);
     // getValidator() waits for the wasm module, after which validateEvent is synchronous (one
     // await per push, not per event); older builds only export validateEvent.
     if (typeof mod.getValidator === 'function') fn = await mod.getValidator();
@@ -31,6 +34,8 @@ export async function loadPackageValidator() {
   if (typeof fn !== 'function') {
     throw new ValidatorUnavailableError(`${file} does not export validateEvent(); the server needs the package's validation.`);
   }
-  cached = fn;
-  return fn;
+  // The package's batch form (one wasm call per push instead of one per event), when it has one.
+  const batch = typeof mod?.validateEvents === 'function' ? mod.validateEvents : null;
+  cached = batch ? Object.assign((obj) => fn(obj), { validateBatch: (list) => batch(list) }) : fn;
+  return cached;
 }

@@ -220,7 +220,9 @@ std::vector<std::string> Transaction::entityDifferences() {
 const std::vector<std::string>& Transaction::touchedEntities() const { return impl_->touched; }
 
 void Transaction::commit() {
-  bool rebuild = impl_->rebuild && !impl_->scoped;  // a scoped one lists what it changed
+  // A scoped replay is a rebuild too for listeners (source "rebuild", docs/api.md 'Change
+  // events'); its record, like a full one's, lists only what changed.
+  bool rebuild = impl_->rebuild;
   Record d = impl_->takeRecord();
   impl_->reset();
   impl_->store.committingRebuild = rebuild;

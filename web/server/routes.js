@@ -68,6 +68,16 @@ function parseLimit(raw, fallback, max) {
   return Math.min(Number(raw), max);
 }
 
+// `maxBytes` (our extension, docs/protocol.md, 'Response size'): the response body the client can
+// take. Absent: pages are bounded by `limit` only, as before.
+function parseMaxBytes(raw) {
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) {
+    throw new HttpError(400, `Invalid 'maxBytes': expected a positive integer`);
+  }
+  return Number(raw);
+}
+
 function pageCursors(since, { rows, more, maxSeq }) {
   const lastSeq = rows.length ? rows[rows.length - 1].seq : since.afterSeq;
   let cursor;
@@ -274,7 +284,8 @@ export function createRoutes(ctx) {
     const configId = await tenantFor(auth, query.get('configId'));
     const since = parseSince(query.get('since'));
     const limit = parseLimit(query.get('limit'), defaultLimit, maxLimit);
-    const page = await ctx.store.page(logName, configId, { ...since, limit });
+    const maxBytes = parseMaxBytes(query.get('maxBytes'));
+    const page = await ctx.store.page(logName, configId, { ...since, limit, maxBytes });
     return { page, ...pageCursors(since, page) };
   }
 
@@ -288,7 +299,9 @@ export function createRoutes(ctx) {
     const parts = [EVENTS_OPEN];
     page.rows.forEach((r, i) => {
       if (i) parts.push(COMMA);
-      parts.push(r.body.subarray(0, r.body.length - 1), SYNC_LEVEL_REMOTE_CLOSE);
+      // A placeholder for an event over `maxBytes` is sent as it is (no syncLevel: not an event).
+      if (r.tooLarge) parts.push(r.body);
+      else parts.push(r.body.subarray(0, r.body.length - 1), SYNC_LEVEL_REMOTE_CLOSE);
     });
     parts.push(
       Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`),

@@ -30,6 +30,8 @@ constexpr size_t kExtendedBatch = 500;
 constexpr size_t kMaxRecordedConflicts = 200;
 // Pull pages in a row that say "more" without events or without a new cursor before giving up.
 constexpr size_t kMaxPagesWithoutProgress = 3;
+// The pull asks for maxResponseBytes minus this as `maxBytes` (docs/protocol.md, 'Response size').
+constexpr size_t kPullByteMargin = 512;
 constexpr const char* kEpoch = "1970-01-01T00:00:00.000Z";
 
 // Sync-state keys, persisted with the store (Store::state).
@@ -747,7 +749,8 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     ApiCall call{"GET",
                  "/api/sync/pull",
                  {{"since", since}, {"configId", configId},
-                  {"limit", std::to_string(run->limitOverride ? run->limitOverride : pullLimit())}},
+                  {"limit", std::to_string(run->limitOverride ? run->limitOverride : pullLimit())},
+                  {"maxBytes", std::to_string(pullByteBudget())}},
                  nullptr,
                  true,
                  "",
@@ -780,6 +783,41 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       self->events.setSyncState(kConflictMarkKey, self->store().auditLog().size());
       next(std::nullopt);
     }
+  }
+
+  // docs/protocol.md, 'Response size': the `maxBytes` a pull asks for. A margin below
+  // maxResponseBytes covers a server that counts its envelope a little differently.
+  size_t pullByteBudget() const {
+    size_t margin = std::min<size_t>(kPullByteMargin, opts.maxResponseBytes / 2);
+    return std::max<size_t>(1, opts.maxResponseBytes - margin);
+  }
+
+  // A server that honours `maxBytes` sends {guid, timestamp, tooLarge: <bytes>} for an event over
+  // it (docs/protocol.md, 'Response size'). Never an event: events carry `data`, not `tooLarge`.
+  static bool isTooLargePlaceholder(const Json& ev) {
+    return ev.is_object() && ev.contains("tooLarge") && ev["tooLarge"].is_number() && !ev.contains("data");
+  }
+
+  // Records the placeholders of a page as rejected before the page (and its cursor) is applied:
+  // a crash in between re-receives them, and the record is keyed by guid.
+  void rejectTooLarge(RunPtr run, const Json& page) {
+    std::vector<RejectedEvent> found;
+    for (const auto& ev : page) {
+      if (!isTooLargePlaceholder(ev)) continue;
+      std::string guid = ev.contains("guid") && ev["guid"].is_string() ? ev["guid"].get<std::string>() : "";
+      if (guid.empty() || events.isEventExisted(guid)) continue;
+      std::string size = ev["tooLarge"].dump();
+      std::string message = "Pulled event \"" + guid + "\" is " + size + " bytes, over the pull budget (maxBytes " +
+                            std::to_string(pullByteBudget()) + " from maxResponseBytes " + std::to_string(opts.maxResponseBytes) +
+                            "); the server sent a placeholder and the pull went on past it. It is not in this store: "
+                            "raise maxResponseBytes and pull into a fresh store to receive it.";
+      found.push_back(RejectedEvent{ev, "TOO_LARGE", message, "pull"});
+    }
+    if (found.empty()) return;
+    Transaction tx(store());
+    for (const auto& r : found) tx.addRejected(r.event["guid"].get<std::string>(), r);
+    tx.commit();
+    for (const auto& r : found) addRejectedToResult(run, r);
   }
 
   // docs/protocol.md, 'Response size': a page over maxResponseBytes is asked again with half the
@@ -833,7 +871,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
     std::vector<Json> fresh;
     size_t pageSize = page.size();
+    rejectTooLarge(run, page);
     for (auto& e : page) {
+      if (isTooLargePlaceholder(e)) continue;
       Json ev = std::move(e);
       if (ev.is_object()) {
         if (ev.contains("guid") && ev["guid"].is_string() && events.isEventExisted(ev["guid"].get<std::string>())) continue;

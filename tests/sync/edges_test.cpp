@@ -87,6 +87,52 @@ TEST_CASE("one event over maxResponseBytes: a coded error naming where it is, re
   CHECK(a.events.isEventExisted("huge-1"));
 }
 
+TEST_CASE("pull sends maxBytes: a budget-aware server needs no halving, an event over it is rejected and the pull goes on", "[sync][edges]") {
+  FakeClock clock;
+  FakeServer server;
+  server.honoursMaxBytes = true;
+  server.seedEvent(individual("small-1", "2024-05-01T09:00:00.000Z", "S1"));
+  server.seedEvent(individual("huge-1", "2024-05-01T09:00:01.000Z", std::string(100000, 'h')));
+  for (int i = 0; i < 10; ++i) server.seedEvent(individual("mid-" + std::to_string(i), formatTimestamp(1714554002000 + i * 1000), std::string(12000, 'a' + i)));
+  SyncOptions o = Client::fastOptions();
+  o.pullLimit = 64;
+  o.maxResponseBytes = 64 * 1024;
+  Client a(server, clock, "alice", o);
+  std::string local = a.submit("create-individual", "ind-mine", {{"name", "Mine"}});
+  auto out = a.syncNow();
+  REQUIRE(out.code() == "OK");
+  CHECK(countOnServer(server, local) == 1);
+  CHECK(a.events.isEventExisted("small-1"));
+  CHECK_FALSE(a.events.isEventExisted("huge-1"));
+  for (int i = 0; i < 10; ++i) CHECK(a.events.isEventExisted("mid-" + std::to_string(i)));
+  // Every pull asked with the budget and the full limit: no halving round trips.
+  size_t pulls = 0;
+  for (const auto& r : server.requests) {
+    if (r.path != "/api/sync/pull") continue;
+    ++pulls;
+    CHECK(r.query.at("limit") == "64");
+    CHECK(r.query.at("maxBytes") == std::to_string(64 * 1024 - 512));
+  }
+  CHECK(pulls >= 3);  // 10 x 12 KB do not fit one 64 KB page
+  // The big one is named in the result and in the sync state, with its size.
+  REQUIRE(out.result["rejectedEvents"].size() == 1);
+  auto r = out.result["rejectedEvents"][0];
+  CHECK(r["code"] == "TOO_LARGE");
+  CHECK(r["source"] == "pull");
+  CHECK(r["event"]["guid"] == "huge-1");
+  CHECK(r["message"].get<std::string>().find("huge-1") != std::string::npos);
+  CHECK(r["message"].get<std::string>().find(r["event"]["tooLarge"].dump()) != std::string::npos);
+  auto state = a.sync->getSyncState()["rejectedEvents"];
+  REQUIRE(state.size() == 1);
+  CHECK(state[0]["event"]["guid"] == "huge-1");
+  // The next sync does not stop at it (and does not report it again as new).
+  server.seedEvent(individual("later-1", "2024-05-01T10:00:00.000Z", "L"));
+  auto again = a.syncNow();
+  REQUIRE(again.code() == "OK");
+  CHECK(a.events.isEventExisted("later-1"));
+  CHECK(a.sync->getSyncState()["rejectedEvents"].size() == 1);
+}
+
 TEST_CASE("a server paging without progress stops with SERVER_ERROR after a bounded number of pages", "[sync][edges]") {
   for (bool newCursors : {true, false}) {
     INFO((newCursors ? "new cursors, no events" : "the same page forever"));

@@ -238,7 +238,26 @@ HttpResponse FakeServer::pull(const RecordedRequest& rec) {
   }
   limit = std::max<size_t>(1, std::min(limit, maxLimit));
   size_t to = std::min(t.events.size(), from + limit);
-  for (size_t i = from; i < to; ++i) page.push_back(t.events[i]);
+  if (honoursMaxBytes && rec.query.count("maxBytes")) {
+    // The reference server's rule (web/server/page-budget.js): 256 bytes for the envelope, each
+    // entry its bytes + 16, an entry that cannot fit alone is a placeholder, at least one entry.
+    size_t maxBytes = std::stoul(rec.query.at("maxBytes"));
+    size_t used = 256, i = from;
+    for (; i < to; ++i) {
+      Json e = t.events[i];
+      std::string text = e.dump();
+      if (text.size() + 16 + 256 > maxBytes) {
+        e = Json{{"guid", e.value("guid", "")}, {"timestamp", e.value("timestamp", "")}, {"tooLarge", text.size()}};
+        text = e.dump();
+      }
+      if (i > from && used + text.size() + 16 > maxBytes) break;
+      used += text.size() + 16;
+      page.push_back(std::move(e));
+    }
+    to = i;
+  } else {
+    for (size_t i = from; i < to; ++i) page.push_back(t.events[i]);
+  }
   Json next = to < t.events.size() ? Json(std::to_string(to)) : Json(nullptr);
   return jsonResponse(200, Json{{"events", page}, {"nextCursor", next}, {"cursor", std::to_string(std::max(from, to))}});
 }

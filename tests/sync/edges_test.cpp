@@ -93,7 +93,7 @@ TEST_CASE("pull sends maxBytes: a budget-aware server needs no halving, an event
   server.honoursMaxBytes = true;
   server.seedEvent(individual("small-1", "2024-05-01T09:00:00.000Z", "S1"));
   server.seedEvent(individual("huge-1", "2024-05-01T09:00:01.000Z", std::string(100000, 'h')));
-  for (int i = 0; i < 10; ++i) server.seedEvent(individual("mid-" + std::to_string(i), formatTimestamp(1714554002000 + i * 1000), std::string(12000, 'a' + i)));
+  for (int i = 0; i < 14; ++i) server.seedEvent(individual("mid-" + std::to_string(i), formatTimestamp(1714554002000 + i * 1000), std::string(12000, 'a' + i)));
   SyncOptions o = Client::fastOptions();
   o.pullLimit = 64;
   o.maxResponseBytes = 64 * 1024;
@@ -104,7 +104,7 @@ TEST_CASE("pull sends maxBytes: a budget-aware server needs no halving, an event
   CHECK(countOnServer(server, local) == 1);
   CHECK(a.events.isEventExisted("small-1"));
   CHECK_FALSE(a.events.isEventExisted("huge-1"));
-  for (int i = 0; i < 10; ++i) CHECK(a.events.isEventExisted("mid-" + std::to_string(i)));
+  for (int i = 0; i < 14; ++i) CHECK(a.events.isEventExisted("mid-" + std::to_string(i)));
   // Every pull asked with the budget and the full limit: no halving round trips.
   size_t pulls = 0;
   for (const auto& r : server.requests) {
@@ -113,7 +113,7 @@ TEST_CASE("pull sends maxBytes: a budget-aware server needs no halving, an event
     CHECK(r.query.at("limit") == "64");
     CHECK(r.query.at("maxBytes") == std::to_string(64 * 1024 - 512));
   }
-  CHECK(pulls >= 3);  // 10 x 12 KB do not fit one 64 KB page
+  CHECK(pulls >= 3);  // 14 x 12 KB take three 64 KB pages
   // The big one is named in the result and in the sync state, with its size.
   REQUIRE(out.result["rejectedEvents"].size() == 1);
   auto r = out.result["rejectedEvents"][0];

@@ -42,6 +42,10 @@ constexpr const char* kAuthTokenKey = kAuthTokenStateKey;
 constexpr const char* kLegacyAuthTokenKey = "authToken";  // stores written before: moved on open
 constexpr const char* kPullCursorKey = "pullCursor";
 constexpr const char* kAuditCursorKey = "auditPullCursor";
+// The reference server's audit cursor, once it has answered a paged audit pull (docs/protocol.md, 'Audit logs').
+constexpr const char* kAuditServerCursorKey = "auditPullServerCursor";
+// Audit pages in one sync at most: far beyond any real log, bounds a server that never ends.
+constexpr size_t kMaxAuditPages = 100000;
 constexpr const char* kExtensionsKey = "serverExtensions";
 constexpr const char* kLastResultKey = "lastSyncResult";
 constexpr const char* kConflictsKey = "conflicts";
@@ -687,24 +691,58 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     next(std::nullopt);
   }
 
-  void pullAuditLogs(RunPtr run, Next next) {
+  void pullAuditLogs(RunPtr run, Next next) { pullAuditPage(run, std::move(next), 0, 0); }
+
+  // docs/protocol.md, 'Audit logs': asks for a page (`limit`, `maxBytes`, `paged=1`). The
+  // reference server answers {auditLogs, cursor, nextCursor} and is followed page by page with its
+  // cursor; the original server ignores all three and answers everything in one plain array.
+  void pullAuditPage(RunPtr run, Next next, size_t pages, size_t done) {
+    auto serverCursor = state(kAuditServerCursorKey);
     auto since = state(kAuditCursorKey);
     // Never an empty `since`: the original server compares it as a timestamp and answers 500
     // (docs/protocol.md, 'The original server'); the epoch means "everything".
-    std::string from = since ? cursorText(*since) : "";
+    std::string from = serverCursor ? cursorText(*serverCursor) : since ? cursorText(*since) : "";
     if (from.empty()) from = kEpoch;
-    ApiCall call{"GET", "/api/sync/pull/audit-logs", {{"since", from}, {"configId", configId}}, nullptr, true, "", {}};
+    ApiCall call{"GET",
+                 "/api/sync/pull/audit-logs",
+                 {{"since", from}, {"configId", configId}, {"limit", std::to_string(pullLimit())},
+                  {"maxBytes", std::to_string(pullByteBudget())}, {"paged", "1"}},
+                 nullptr,
+                 true,
+                 "",
+                 {}};
     call.validate = [](const Json& body) -> std::optional<Error> {
       if (body.is_array()) return std::nullopt;
+      if (body.is_object() && body.contains("auditLogs") && body["auditLogs"].is_array()) return std::nullopt;
       return Error(ErrorCode::BadResponse, "The sync server's audit-log response is not a list.");
     };
     auto self = shared_from_this();
-    callWithRetry(call, [self, run, next](std::optional<Error> err, Json body) {
+    callWithRetry(call, [self, run, next, from, pages, done](std::optional<Error> err, Json body) {
       guarded("saving pulled audit logs", next, [&] {
         if (err) return self->auditFailed(run, std::move(*err), next);
-        self->saveAuditPage(body);
-        self->progress("audit", body.size(), std::nullopt);
-        next(std::nullopt);
+        if (body.is_array()) {  // one plain array: everything (the original server)
+          self->saveAuditPage(body);
+          self->progress("audit", body.size(), std::nullopt);
+          return next(std::nullopt);
+        }
+        Json& entries = body["auditLogs"];
+        Json kept = Json::array();
+        for (auto& e : entries) {
+          // An entry over the budget comes as a placeholder: not an entry, not stored.
+          if (e.is_object() && e.contains("tooLarge") && e["tooLarge"].is_number()) continue;
+          kept.push_back(std::move(e));
+        }
+        self->saveAuditPage(kept);
+        bool hasCursor = body.contains("cursor") && !body["cursor"].is_null();
+        std::string cursor = hasCursor ? cursorText(body["cursor"]) : from;
+        if (hasCursor) self->events.setSyncState(kAuditServerCursorKey, cursor);
+        self->progress("audit", done + kept.size(), std::nullopt);
+        bool more = body.contains("nextCursor") && !body["nextCursor"].is_null();
+        if (!more) return next(std::nullopt);
+        if (!hasCursor || cursor == from || pages + 1 >= kMaxAuditPages) {
+          return self->auditFailed(run, Error(ErrorCode::ServerError, "The sync server's audit-log pages do not move on (cursor \"" + cursor + "\"); audit pull stopped."), next);
+        }
+        self->pullAuditPage(run, next, pages + 1, done + kept.size());
       });
     });
   }

@@ -133,6 +133,38 @@ TEST_CASE("pull sends maxBytes: a budget-aware server needs no halving, an event
   CHECK(a.sync->getSyncState()["rejectedEvents"].size() == 1);
 }
 
+TEST_CASE("an audit log over maxResponseBytes is pulled page by page from a server that pages it", "[sync][edges]") {
+  FakeClock clock;
+  FakeServer server;
+  server.honoursMaxBytes = true;
+  Client w(server, clock, "writer", Client::fastOptions());
+  for (int i = 0; i < 60; ++i) w.submit("create-individual", "ind-w" + std::to_string(i), {{"name", "W" + std::to_string(i * 7919)}, {"note", std::string(200, 'n')}});
+  REQUIRE(w.syncNow().code() == "OK");
+  REQUIRE(server.auditCount() >= 60);
+  SyncOptions o = Client::fastOptions();
+  o.maxResponseBytes = 8 * 1024;  // the whole audit log is several times this
+  Client r(server, clock, "reader", o);
+  size_t firstRequest = server.requests.size();
+  auto out = r.syncNow();
+  REQUIRE(out.code() == "OK");
+  CHECK_FALSE(out.result.contains("auditError"));
+  CHECK(r.store->auditLog().size() == server.auditCount());
+  CHECK(server.auditPages >= 3);
+  for (size_t i = firstRequest; i < server.requests.size(); ++i) {
+    const auto& q = server.requests[i];
+    if (q.path == "/api/sync/pull/audit-logs") CHECK(q.query.at("maxBytes") == std::to_string(8 * 1024 - 512));
+  }
+  // The next sync asks from the stored cursor and gets only what is new.
+  w.submit("create-individual", "ind-late", {{"name", "Late"}});
+  REQUIRE(w.syncNow().code() == "OK");
+  size_t before = server.auditPages;
+  auto again = r.syncNow();
+  REQUIRE(again.code() == "OK");
+  CHECK_FALSE(again.result.contains("auditError"));
+  CHECK(r.store->auditLog().size() == server.auditCount());
+  CHECK(server.auditPages == before + 1);
+}
+
 TEST_CASE("a server paging without progress stops with SERVER_ERROR after a bounded number of pages", "[sync][edges]") {
   for (bool newCursors : {true, false}) {
     INFO((newCursors ? "new cursors, no events" : "the same page forever"));

@@ -26,6 +26,7 @@ const EVENTS_OPEN = Buffer.from('{"events":[');
 const SYNC_LEVEL_REMOTE_CLOSE = Buffer.from(',"syncLevel":1}');
 const COMMA = Buffer.from(',');
 const OPEN_BRACKET = Buffer.from('[');
+const AUDIT_OPEN = Buffer.from('{"auditLogs":[');
 const CLOSE_BRACKET = Buffer.from(']');
 
 // --- cursors -----------------------------------------------------------------------------------
@@ -317,9 +318,16 @@ export function createRoutes(ctx) {
   async function pullAuditLogs(req, res, query) {
     const timer = metrics.pull.startTimer({ log: 'audit' });
     const { page, cursor, nextCursor } = await readPage(req, query, 'audit', DEFAULT_AUDIT_PULL_LIMIT, DEFAULT_AUDIT_PULL_LIMIT);
-    const parts = [OPEN_BRACKET];
+    // `paged=1` (our extension, docs/protocol.md, 'Audit logs'): the entries in an object with the
+    // cursors, as the events pull; without it the original's plain array.
+    const paged = query.get('paged') === '1';
+    const parts = [paged ? AUDIT_OPEN : OPEN_BRACKET];
     page.rows.forEach((r, i) => (i ? parts.push(COMMA, r.body) : parts.push(r.body)));
-    parts.push(CLOSE_BRACKET);
+    parts.push(
+      paged
+        ? Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`)
+        : CLOSE_BRACKET,
+    );
     sendJson(res, 200, Buffer.concat(parts), {
       'X-Cursor': cursor,
       'X-Remaining': String(page.remaining),

@@ -108,3 +108,27 @@ test('audit-log pull: the same budget, placeholders for an entry over it', async
   assert.deepEqual(Object.keys(got[3]).sort(), ['guid', 'timestamp', 'tooLarge']);
   assert.equal(got[2].note.length, 3000);
 });
+
+test('audit-log pull with paged=1: {auditLogs, cursor, nextCursor}, followed to the end under the budget', async () => {
+  const entries = Array.from({ length: 20 }, (_, i) => ({ guid: `p-${i}`, timestamp: '2024-06-01T10:00:00.000Z', note: 'z'.repeat(1000) }));
+  const r = await api(s.url, '/api/sync/push/audit-logs', { method: 'POST', token, body: { configId: 'default', auditLogs: entries } });
+  assert.equal(r.status, 200, r.text);
+  // From a timestamp (what a client sends the first time), then by cursor.
+  let since = '2024-05-15T00:00:00.000Z';
+  const got = [];
+  let pages = 0;
+  for (; pages < 50; pages++) {
+    const p = await pullBudget('/api/sync/pull/audit-logs', since, 6000, 1000);
+    const q = new URLSearchParams({ since, configId: 'default', limit: '1000', maxBytes: '6000', paged: '1' });
+    const paged = await api(s.url, `/api/sync/pull/audit-logs?${q}`, { token });
+    assert.equal(paged.status, 200);
+    assert.ok(Buffer.byteLength(paged.text) <= 6000);
+    assert.deepEqual(paged.json.auditLogs, p.json, 'the same entries as the plain array');
+    got.push(...paged.json.auditLogs);
+    assert.equal(paged.json.cursor, paged.headers.get('x-cursor'));
+    since = paged.json.cursor;
+    if (paged.json.nextCursor === null) break;
+  }
+  assert.ok(pages + 1 >= 4, `${pages + 1} pages`);
+  assert.deepEqual(got.map((e) => e.guid), entries.map((e) => e.guid));
+});

@@ -3,10 +3,13 @@
 // maxResponseBytes, what the pull did and the peak wasm memory (the linear memory only grows, so
 // its size at the end is the peak). Each run in its own child process (a fresh module and heap).
 // The server is a node:http fake serving the pages on the fly (no 900 MB database needed); it
-// honours `limit` and answers with our protocol's cursor (docs/protocol.md, 'Cursor'). The
+// honours `limit` and answers with our protocol's cursor (docs/protocol.md, 'Cursor'), and, like
+// the reference server, `maxBytes` (docs/protocol.md, 'Max bytes': pages stop under it, an event
+// over it is a {guid, timestamp, tooLarge} placeholder); --no-max-bytes serves a server without
+// that extension (the client then halves `limit`). The
 // client retries (maxAttempts 3): applying a page takes seconds, longer than the server's
 // keep-alive timeout, so a reused connection may be reset (NETWORK, retried) as in the field.
-// Usage: node bench/huge_tenant.mjs [--events 60] [--mb 15] [--caps 8,32] [--storage memory|directory]
+// Usage: node bench/huge_tenant.mjs [--events 60] [--mb 15] [--caps 8,32] [--storage memory|directory] [--no-max-bytes]
 import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -49,8 +52,15 @@ const count = Number(arg('events', 60));
 const mb = Number(arg('mb', 15));
 const caps = arg('caps', '8,32').split(',').map(Number);
 const storage = arg('storage', 'memory');  // the client's store: memory | directory
+const honourMaxBytes = !process.argv.includes('--no-max-bytes');
 const pad = Buffer.alloc(mb * 1024 * 1024 - 300, 'x');
 const stats = { requests: 0, bytes: 0, limits: [] };
+// The reference server's rule (web/server/page-budget.js): 256 bytes of envelope, each entry its
+// bytes + 16, an entry that cannot fit alone becomes a placeholder, at least one entry a page.
+const head = (i) => `{"guid":"${guid(i)}","entityGuid":"huge-${i}","type":"create-individual","timestamp":"${ts(i)}","userId":"u","syncLevel":1,"data":{"name":"Huge ${i}","blob":"`;
+const guid = (i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+const ts = (i) => `2024-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`;
+const eventBytes = (i) => Buffer.byteLength(head(i)) + pad.length + 3;
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   stats.requests++;
@@ -61,12 +71,25 @@ const server = http.createServer((req, res) => {
   const since = Number(url.searchParams.get('since') || 0);
   const limit = Number(url.searchParams.get('limit') || 10);
   stats.limits.push(limit);
-  const end = Math.min(count, since + limit);
+  let end = Math.min(count, since + limit);
+  const maxBytes = honourMaxBytes && url.searchParams.get('maxBytes') ? Number(url.searchParams.get('maxBytes')) : Infinity;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.write('{"events":[');
+  let used = 256;
   for (let i = since; i < end; i++) {
-    const guid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-    res.write(`${i > since ? ',' : ''}{"guid":"${guid}","entityGuid":"huge-${i}","type":"create-individual","timestamp":"2024-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z","userId":"u","syncLevel":1,"data":{"name":"Huge ${i}","blob":"`);
+    const tooLarge = eventBytes(i) + 16 + 256 > maxBytes;
+    const cost = (tooLarge ? 80 : eventBytes(i)) + 16;
+    if (i > since && used + cost > maxBytes) {
+      end = i;
+      break;
+    }
+    used += cost;
+    if (i > since) res.write(',');
+    if (tooLarge) {
+      res.write(JSON.stringify({ guid: guid(i), timestamp: ts(i), tooLarge: eventBytes(i) }));
+      continue;
+    }
+    res.write(head(i));
     res.write(pad);
     res.write('"}}');
   }
@@ -76,7 +99,7 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${server.address().port}`;
 const child = fileURLToPath(import.meta.url);
 
-console.log(`\nHuge tenant: ${count} events x ${mb} MB, fresh client (${storage} store), pullFromRemote\n`);
+console.log(`\nHuge tenant: ${count} events x ${mb} MB, fresh client (${storage} store), pullFromRemote, server ${honourMaxBytes ? 'honours' : 'ignores'} maxBytes\n`);
 console.log('| maxResponseBytes | outcome | events stored | requests | limits asked | peak wasm memory | heap in use after | peak RSS | time |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const cap of caps) {

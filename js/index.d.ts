@@ -109,7 +109,8 @@ export interface ProofStep {
 }
 
 export interface RejectedEvent {
-  /** As received (a rejected event need not be a valid FormSubmission). */
+  /** As received (a rejected event need not be a valid FormSubmission). For code TOO_LARGE from a
+   * pull, the server's placeholder `{guid, timestamp, tooLarge: <bytes>}` (docs/protocol.md, 'Response size'). */
   event: { [key: string]: JsonValue };
   code: string;
   message: string;
@@ -305,7 +306,7 @@ export interface SyncOptions {
   /** Integer 1..2^31-1, default 30000; the request is aborted when it runs out. */
   requestTimeoutMs?: number;
   tokenRefreshMarginMs?: number;
-  /** Largest response body accepted, integer 1024..2^31-1, default 8 MiB; a larger one is aborted while it arrives (docs/protocol.md, 'Transport'). */
+  /** Largest response body accepted, integer 1024..2^31-1, default 8 MiB; a larger one is aborted while it arrives (docs/protocol.md, 'Transport'); pulls ask the server to stay under it (docs/protocol.md, 'Response size'). */
   maxResponseBytes?: number;
   onProgress?: (progress: SyncProgress) => void;
   onAuthRequired?: (reason: 'unauthorized' | 'token-expiring') => AuthAnswer | Promise<AuthAnswer>;

@@ -30,6 +30,8 @@ constexpr size_t kExtendedBatch = 500;
 constexpr size_t kMaxRecordedConflicts = 200;
 // Pull pages in a row that say "more" without events or without a new cursor before giving up.
 constexpr size_t kMaxPagesWithoutProgress = 3;
+// The pull asks for maxResponseBytes minus this as `maxBytes` (docs/protocol.md, 'Response size').
+constexpr size_t kPullByteMargin = 512;
 constexpr const char* kEpoch = "1970-01-01T00:00:00.000Z";
 
 // Sync-state keys, persisted with the store (Store::state).
@@ -40,6 +42,10 @@ constexpr const char* kAuthTokenKey = kAuthTokenStateKey;
 constexpr const char* kLegacyAuthTokenKey = "authToken";  // stores written before: moved on open
 constexpr const char* kPullCursorKey = "pullCursor";
 constexpr const char* kAuditCursorKey = "auditPullCursor";
+// The reference server's audit cursor, once it has answered a paged audit pull (docs/protocol.md, 'Audit logs').
+constexpr const char* kAuditServerCursorKey = "auditPullServerCursor";
+// Audit pages in one sync at most: far beyond any real log, bounds a server that never ends.
+constexpr size_t kMaxAuditPages = 100000;
 constexpr const char* kExtensionsKey = "serverExtensions";
 constexpr const char* kLastResultKey = "lastSyncResult";
 constexpr const char* kConflictsKey = "conflicts";
@@ -685,24 +691,58 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     next(std::nullopt);
   }
 
-  void pullAuditLogs(RunPtr run, Next next) {
+  void pullAuditLogs(RunPtr run, Next next) { pullAuditPage(run, std::move(next), 0, 0); }
+
+  // docs/protocol.md, 'Audit logs': asks for a page (`limit`, `maxBytes`, `paged=1`). The
+  // reference server answers {auditLogs, cursor, nextCursor} and is followed page by page with its
+  // cursor; the original server ignores all three and answers everything in one plain array.
+  void pullAuditPage(RunPtr run, Next next, size_t pages, size_t done) {
+    auto serverCursor = state(kAuditServerCursorKey);
     auto since = state(kAuditCursorKey);
     // Never an empty `since`: the original server compares it as a timestamp and answers 500
     // (docs/protocol.md, 'The original server'); the epoch means "everything".
-    std::string from = since ? cursorText(*since) : "";
+    std::string from = serverCursor ? cursorText(*serverCursor) : since ? cursorText(*since) : "";
     if (from.empty()) from = kEpoch;
-    ApiCall call{"GET", "/api/sync/pull/audit-logs", {{"since", from}, {"configId", configId}}, nullptr, true, "", {}};
+    ApiCall call{"GET",
+                 "/api/sync/pull/audit-logs",
+                 {{"since", from}, {"configId", configId}, {"limit", std::to_string(pullLimit())},
+                  {"maxBytes", std::to_string(pullByteBudget())}, {"paged", "1"}},
+                 nullptr,
+                 true,
+                 "",
+                 {}};
     call.validate = [](const Json& body) -> std::optional<Error> {
       if (body.is_array()) return std::nullopt;
+      if (body.is_object() && body.contains("auditLogs") && body["auditLogs"].is_array()) return std::nullopt;
       return Error(ErrorCode::BadResponse, "The sync server's audit-log response is not a list.");
     };
     auto self = shared_from_this();
-    callWithRetry(call, [self, run, next](std::optional<Error> err, Json body) {
+    callWithRetry(call, [self, run, next, from, pages, done](std::optional<Error> err, Json body) {
       guarded("saving pulled audit logs", next, [&] {
         if (err) return self->auditFailed(run, std::move(*err), next);
-        self->saveAuditPage(body);
-        self->progress("audit", body.size(), std::nullopt);
-        next(std::nullopt);
+        if (body.is_array()) {  // one plain array: everything (the original server)
+          self->saveAuditPage(body);
+          self->progress("audit", body.size(), std::nullopt);
+          return next(std::nullopt);
+        }
+        Json& entries = body["auditLogs"];
+        Json kept = Json::array();
+        for (auto& e : entries) {
+          // An entry over the budget comes as a placeholder: not an entry, not stored.
+          if (e.is_object() && e.contains("tooLarge") && e["tooLarge"].is_number()) continue;
+          kept.push_back(std::move(e));
+        }
+        self->saveAuditPage(kept);
+        bool hasCursor = body.contains("cursor") && !body["cursor"].is_null();
+        std::string cursor = hasCursor ? cursorText(body["cursor"]) : from;
+        if (hasCursor) self->events.setSyncState(kAuditServerCursorKey, cursor);
+        self->progress("audit", done + kept.size(), std::nullopt);
+        bool more = body.contains("nextCursor") && !body["nextCursor"].is_null();
+        if (!more) return next(std::nullopt);
+        if (!hasCursor || cursor == from || pages + 1 >= kMaxAuditPages) {
+          return self->auditFailed(run, Error(ErrorCode::ServerError, "The sync server's audit-log pages do not move on (cursor \"" + cursor + "\"); audit pull stopped."), next);
+        }
+        self->pullAuditPage(run, next, pages + 1, done + kept.size());
       });
     });
   }
@@ -747,7 +787,8 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
     ApiCall call{"GET",
                  "/api/sync/pull",
                  {{"since", since}, {"configId", configId},
-                  {"limit", std::to_string(run->limitOverride ? run->limitOverride : pullLimit())}},
+                  {"limit", std::to_string(run->limitOverride ? run->limitOverride : pullLimit())},
+                  {"maxBytes", std::to_string(pullByteBudget())}},
                  nullptr,
                  true,
                  "",
@@ -780,6 +821,41 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
       self->events.setSyncState(kConflictMarkKey, self->store().auditLog().size());
       next(std::nullopt);
     }
+  }
+
+  // docs/protocol.md, 'Response size': the `maxBytes` a pull asks for. A margin below
+  // maxResponseBytes covers a server that counts its envelope a little differently.
+  size_t pullByteBudget() const {
+    size_t margin = std::min<size_t>(kPullByteMargin, opts.maxResponseBytes / 2);
+    return std::max<size_t>(1, opts.maxResponseBytes - margin);
+  }
+
+  // A server that honours `maxBytes` sends {guid, timestamp, tooLarge: <bytes>} for an event over
+  // it (docs/protocol.md, 'Response size'). Never an event: events carry `data`, not `tooLarge`.
+  static bool isTooLargePlaceholder(const Json& ev) {
+    return ev.is_object() && ev.contains("tooLarge") && ev["tooLarge"].is_number() && !ev.contains("data");
+  }
+
+  // Records the placeholders of a page as rejected before the page (and its cursor) is applied:
+  // a crash in between re-receives them, and the record is keyed by guid.
+  void rejectTooLarge(RunPtr run, const Json& page) {
+    std::vector<RejectedEvent> found;
+    for (const auto& ev : page) {
+      if (!isTooLargePlaceholder(ev)) continue;
+      std::string guid = ev.contains("guid") && ev["guid"].is_string() ? ev["guid"].get<std::string>() : "";
+      if (guid.empty() || events.isEventExisted(guid)) continue;
+      std::string size = ev["tooLarge"].dump();
+      std::string message = "Pulled event \"" + guid + "\" is " + size + " bytes, over the pull budget (maxBytes " +
+                            std::to_string(pullByteBudget()) + " from maxResponseBytes " + std::to_string(opts.maxResponseBytes) +
+                            "); the server sent a placeholder and the pull went on past it. It is not in this store: "
+                            "raise maxResponseBytes and pull into a fresh store to receive it.";
+      found.push_back(RejectedEvent{ev, "TOO_LARGE", message, "pull"});
+    }
+    if (found.empty()) return;
+    Transaction tx(store());
+    for (const auto& r : found) tx.addRejected(r.event["guid"].get<std::string>(), r);
+    tx.commit();
+    for (const auto& r : found) addRejectedToResult(run, r);
   }
 
   // docs/protocol.md, 'Response size': a page over maxResponseBytes is asked again with half the
@@ -833,7 +909,9 @@ struct InternalSyncManager::Impl : std::enable_shared_from_this<Impl> {
 
     std::vector<Json> fresh;
     size_t pageSize = page.size();
+    rejectTooLarge(run, page);
     for (auto& e : page) {
+      if (isTooLargePlaceholder(e)) continue;
       Json ev = std::move(e);
       if (ev.is_object()) {
         if (ev.contains("guid") && ev["guid"].is_string() && events.isEventExisted(ev["guid"].get<std::string>())) continue;

@@ -87,6 +87,84 @@ TEST_CASE("one event over maxResponseBytes: a coded error naming where it is, re
   CHECK(a.events.isEventExisted("huge-1"));
 }
 
+TEST_CASE("pull sends maxBytes: a budget-aware server needs no halving, an event over it is rejected and the pull goes on", "[sync][edges]") {
+  FakeClock clock;
+  FakeServer server;
+  server.honoursMaxBytes = true;
+  server.seedEvent(individual("small-1", "2024-05-01T09:00:00.000Z", "S1"));
+  server.seedEvent(individual("huge-1", "2024-05-01T09:00:01.000Z", std::string(100000, 'h')));
+  for (int i = 0; i < 14; ++i) server.seedEvent(individual("mid-" + std::to_string(i), formatTimestamp(1714554002000 + i * 1000), std::string(12000, 'a' + i)));
+  SyncOptions o = Client::fastOptions();
+  o.pullLimit = 64;
+  o.maxResponseBytes = 64 * 1024;
+  Client a(server, clock, "alice", o);
+  std::string local = a.submit("create-individual", "ind-mine", {{"name", "Mine"}});
+  auto out = a.syncNow();
+  REQUIRE(out.code() == "OK");
+  CHECK(countOnServer(server, local) == 1);
+  CHECK(a.events.isEventExisted("small-1"));
+  CHECK_FALSE(a.events.isEventExisted("huge-1"));
+  for (int i = 0; i < 14; ++i) CHECK(a.events.isEventExisted("mid-" + std::to_string(i)));
+  // Every pull asked with the budget and the full limit: no halving round trips.
+  size_t pulls = 0;
+  for (const auto& r : server.requests) {
+    if (r.path != "/api/sync/pull") continue;
+    ++pulls;
+    CHECK(r.query.at("limit") == "64");
+    CHECK(r.query.at("maxBytes") == std::to_string(64 * 1024 - 512));
+  }
+  CHECK(pulls >= 3);  // 14 x 12 KB take three 64 KB pages
+  // The big one is named in the result and in the sync state, with its size.
+  REQUIRE(out.result["rejectedEvents"].size() == 1);
+  auto r = out.result["rejectedEvents"][0];
+  CHECK(r["code"] == "TOO_LARGE");
+  CHECK(r["source"] == "pull");
+  CHECK(r["event"]["guid"] == "huge-1");
+  CHECK(r["message"].get<std::string>().find("huge-1") != std::string::npos);
+  CHECK(r["message"].get<std::string>().find(r["event"]["tooLarge"].dump()) != std::string::npos);
+  auto state = a.sync->getSyncState()["rejectedEvents"];
+  REQUIRE(state.size() == 1);
+  CHECK(state[0]["event"]["guid"] == "huge-1");
+  // The next sync does not stop at it (and does not report it again as new).
+  server.seedEvent(individual("later-1", "2024-05-01T10:00:00.000Z", "L"));
+  auto again = a.syncNow();
+  REQUIRE(again.code() == "OK");
+  CHECK(a.events.isEventExisted("later-1"));
+  CHECK(a.sync->getSyncState()["rejectedEvents"].size() == 1);
+}
+
+TEST_CASE("an audit log over maxResponseBytes is pulled page by page from a server that pages it", "[sync][edges]") {
+  FakeClock clock;
+  FakeServer server;
+  server.honoursMaxBytes = true;
+  Client w(server, clock, "writer", Client::fastOptions());
+  for (int i = 0; i < 60; ++i) w.submit("create-individual", "ind-w" + std::to_string(i), {{"name", "W" + std::to_string(i * 7919)}, {"note", std::string(200, 'n')}});
+  REQUIRE(w.syncNow().code() == "OK");
+  REQUIRE(server.auditCount() >= 60);
+  SyncOptions o = Client::fastOptions();
+  o.maxResponseBytes = 8 * 1024;  // the whole audit log is several times this
+  Client r(server, clock, "reader", o);
+  size_t firstRequest = server.requests.size();
+  auto out = r.syncNow();
+  REQUIRE(out.code() == "OK");
+  CHECK_FALSE(out.result.contains("auditError"));
+  CHECK(r.store->auditLog().size() == server.auditCount());
+  CHECK(server.auditPages >= 3);
+  for (size_t i = firstRequest; i < server.requests.size(); ++i) {
+    const auto& q = server.requests[i];
+    if (q.path == "/api/sync/pull/audit-logs") CHECK(q.query.at("maxBytes") == std::to_string(8 * 1024 - 512));
+  }
+  // The next sync asks from the stored cursor and gets only what is new.
+  w.submit("create-individual", "ind-late", {{"name", "Late"}});
+  REQUIRE(w.syncNow().code() == "OK");
+  size_t before = server.auditPages;
+  auto again = r.syncNow();
+  REQUIRE(again.code() == "OK");
+  CHECK_FALSE(again.result.contains("auditError"));
+  CHECK(r.store->auditLog().size() == server.auditCount());
+  CHECK(server.auditPages == before + 1);
+}
+
 TEST_CASE("a server paging without progress stops with SERVER_ERROR after a bounded number of pages", "[sync][edges]") {
   for (bool newCursors : {true, false}) {
     INFO((newCursors ? "new cursors, no events" : "the same page forever"));

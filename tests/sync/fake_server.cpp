@@ -238,7 +238,26 @@ HttpResponse FakeServer::pull(const RecordedRequest& rec) {
   }
   limit = std::max<size_t>(1, std::min(limit, maxLimit));
   size_t to = std::min(t.events.size(), from + limit);
-  for (size_t i = from; i < to; ++i) page.push_back(t.events[i]);
+  if (honoursMaxBytes && rec.query.count("maxBytes")) {
+    // The reference server's rule (web/server/page-budget.js): 256 bytes for the envelope, each
+    // entry its bytes + 16, an entry that cannot fit alone is a placeholder, at least one entry.
+    size_t maxBytes = std::stoul(rec.query.at("maxBytes"));
+    size_t used = 256, i = from;
+    for (; i < to; ++i) {
+      Json e = t.events[i];
+      std::string text = e.dump();
+      if (text.size() + 16 + 256 > maxBytes) {
+        e = Json{{"guid", e.value("guid", "")}, {"timestamp", e.value("timestamp", "")}, {"tooLarge", text.size()}};
+        text = e.dump();
+      }
+      if (i > from && used + text.size() + 16 > maxBytes) break;
+      used += text.size() + 16;
+      page.push_back(std::move(e));
+    }
+    to = i;
+  } else {
+    for (size_t i = from; i < to; ++i) page.push_back(t.events[i]);
+  }
   Json next = to < t.events.size() ? Json(std::to_string(to)) : Json(nullptr);
   return jsonResponse(200, Json{{"events", page}, {"nextCursor", next}, {"cursor", std::to_string(std::max(from, to))}});
 }
@@ -258,6 +277,29 @@ HttpResponse FakeServer::pullAudit(const RecordedRequest& rec) {
   Tenant& t = tenants_[rec.query.count("configId") ? rec.query.at("configId") : "default"];
   std::string since = rec.query.count("since") ? rec.query.at("since") : "";
   Json out = Json::array();
+  if (honoursMaxBytes && rec.query.count("paged") && rec.query.at("paged") == "1") {
+    // The reference server's paged audit pull: by position, `limit` and `maxBytes` (entries over
+    // the budget as placeholders), {auditLogs, cursor, nextCursor}. A timestamp `since` starts at 0.
+    size_t from = 0;
+    if (!since.empty() && std::all_of(since.begin(), since.end(), ::isdigit)) from = std::stoul(since);
+    size_t limit = rec.query.count("limit") ? std::stoul(rec.query.at("limit")) : 100000;
+    size_t maxBytes = rec.query.count("maxBytes") ? std::stoul(rec.query.at("maxBytes")) : SIZE_MAX;
+    size_t used = 256, i = from;
+    for (; i < t.audit.size() && i < from + limit; ++i) {
+      Json a = t.audit[i];
+      std::string text = a.dump();
+      if (maxBytes != SIZE_MAX && text.size() + 16 + 256 > maxBytes) {
+        a = Json{{"guid", a.value("guid", "")}, {"timestamp", a.value("timestamp", "")}, {"tooLarge", text.size()}};
+        text = a.dump();
+      }
+      if (i > from && maxBytes != SIZE_MAX && used + text.size() + 16 > maxBytes) break;
+      used += text.size() + 16;
+      out.push_back(std::move(a));
+    }
+    ++auditPages;
+    Json next = i < t.audit.size() ? Json(std::to_string(i)) : Json(nullptr);
+    return jsonResponse(200, Json{{"auditLogs", out}, {"nextCursor", next}, {"cursor", std::to_string(i)}});
+  }
   for (const auto& a : t.audit) {
     if (since.empty() || a.value("timestamp", "") > since) out.push_back(a);
   }

@@ -78,6 +78,11 @@ class FakeServer {
   size_t originalPageSize = 10;
   size_t maxLimit = 1000;    // cap of `limit` (extended mode)
   size_t defaultLimit = 100;
+  // Honour `maxBytes` on pull as the reference server does (docs/protocol.md, 'Response size'):
+  // pages stop under it, an event over it comes as a {guid, timestamp, tooLarge} placeholder.
+  // With it, `paged=1` audit pulls are paged the same way (counted in auditPages).
+  bool honoursMaxBytes = false;
+  size_t auditPages = 0;
   size_t maxPushEvents = SIZE_MAX;  // larger push bodies get 413 with an HTML page
   // Extended mode: returns a message to reject an event on push (reported in `rejected`).
   std::function<std::optional<std::string>(const Json& event)> rejectOnPush;

@@ -10,6 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { LOGS, activeHooks, normaliseEmail, planAppend } from './db.js';
+import { maxEntryBytes, takeWithinBudget } from './page-budget.js';
 
 // The event log and the audit log have the same columns. The primary key makes a pull an index
 // range scan; the unique guid makes push idempotency one index probe per guid. Part of migration
@@ -85,6 +86,11 @@ const types = {
 export function pgText(value) {
   const v = String(value);
   return v.includes('\\') || v.includes('\0') ? v.replaceAll('\\', '\\\\').replaceAll('\0', '\\0') : v;
+}
+
+// The inverse of pgText.
+function pgUntext(value) {
+  return value.includes('\\') ? value.replace(/\\(\\|0)/g, (_, c) => (c === '0' ? '\0' : '\\')) : value;
 }
 
 export class PgStore {
@@ -276,27 +282,57 @@ export class PgStore {
     });
   }
 
-  async page(logName, configId, { afterSeq, minTsMs, limit }) {
+  async page(logName, configId, { afterSeq, minTsMs, limit, maxBytes }) {
     const table = LOGS[logName];
     const timeFilter = minTsMs === undefined ? '' : 'AND ts_ms > $5';
     const params = [configId, table, afterSeq, limit + 1];
     if (minTsMs !== undefined) params.push(minTsMs);
+    // With a byte budget (docs/protocol.md, 'Response size') the rows carry their size, a body
+    // only when it can be sent as itself, and are cut where the bodies before them already fill
+    // the budget, so neither the database nor this process reads much past it; the exact cut
+    // (placeholders included) is takeWithinBudget's.
+    let select = 'SELECT seq, body';
+    let rowsFrom = `${table} WHERE config_id = $1 AND seq > $3 AND seq <= h.last_seq ${timeFilter} ORDER BY seq LIMIT $4`;
+    if (maxBytes !== undefined) {
+      params.push(maxEntryBytes(maxBytes), maxBytes);
+      const cap = `$${params.length - 1}`;
+      const budget = `$${params.length}`;
+      select = `SELECT seq, guid, timestamp, size, CASE WHEN size <= ${cap} THEN body END AS body, total`;
+      rowsFrom = `(SELECT *, COUNT(*) OVER () AS total,
+                          COALESCE(SUM(CASE WHEN size <= ${cap} THEN size ELSE 0 END)
+                                   OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                   FROM (SELECT seq, guid, timestamp, body, octet_length(body) AS size FROM ${rowsFrom}) l) w
+                  WHERE before < ${budget} ORDER BY seq`;
+    }
     // One statement, one snapshot: the head bounds the rows (a visibility watermark), and with a
     // time filter the count of what is left comes from the same snapshot.
     const { rows } = await this.#query(
       `WITH h AS (SELECT last_seq FROM log_heads WHERE config_id = $1 AND log = $2)
-       SELECT h.last_seq AS max_seq, p.seq, p.body,
+       SELECT h.last_seq AS max_seq, p.*,
               ${minTsMs === undefined ? 'NULL::bigint' : `(SELECT COUNT(*) FROM ${table} WHERE config_id = $1 AND seq > $3 AND seq <= h.last_seq ${timeFilter})`} AS matching
-       FROM h LEFT JOIN LATERAL (
-         SELECT seq, body FROM ${table} WHERE config_id = $1 AND seq > $3 AND seq <= h.last_seq ${timeFilter} ORDER BY seq LIMIT $4
-       ) p ON true`,
+       FROM h LEFT JOIN LATERAL (${select} FROM ${rowsFrom}) p ON true`,
       params,
     );
     const maxSeq = rows.length ? rows[0].max_seq : 0;
     const matching = rows.length ? rows[0].matching : 0;
-    const page = rows.filter((r) => r.seq !== null).map((r) => ({ seq: r.seq, body: Buffer.from(r.body, 'utf8') }));
-    const more = page.length > limit;
-    if (more) page.length = limit;
+    const found = rows.filter((r) => r.seq !== null);
+    let page;
+    let more;
+    if (maxBytes === undefined) {
+      page = found.map((r) => ({ seq: r.seq, body: Buffer.from(r.body, 'utf8') }));
+      more = page.length > limit;
+      if (more) page.length = limit;
+    } else {
+      const sized = found.map((r) => ({
+        seq: r.seq,
+        guid: pgUntext(r.guid),
+        timestamp: pgUntext(r.timestamp),
+        size: Number(r.size),
+        body: r.body === null ? null : Buffer.from(r.body, 'utf8'),
+      }));
+      ({ rows: page, more } = takeWithinBudget(sized, limit, maxBytes));
+      if (found.length && Number(found[0].total) > page.length) more = true;
+    }
     const lastSeq = page.length ? page[page.length - 1].seq : afterSeq;
     const remaining = minTsMs === undefined ? Math.max(0, maxSeq - lastSeq) : Math.max(0, matching - page.length);
     return { rows: page, more, maxSeq, remaining };

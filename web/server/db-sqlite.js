@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { LOGS, activeHooks, normaliseEmail } from './db.js';
+import { maxEntryBytes, takeWithinBudget } from './page-budget.js';
 
 export const DB_FILE = 'sync-server.sqlite';
 export const SECRET_FILE = 'jwt-secret';
@@ -155,13 +156,26 @@ export class SqliteStore {
       }),
     );
     // One read transaction: rows and maxSeq come from the same snapshot.
-    this.pageTx = db.transaction((log, configId, afterSeq, minTsMs, limit) => {
-      const rows =
-        minTsMs === undefined
-          ? log.page.all(configId, afterSeq, limit + 1)
-          : log.pageAfterTime.all(configId, afterSeq, minTsMs, limit + 1);
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
+    this.pageTx = db.transaction((log, configId, afterSeq, minTsMs, limit, maxBytes) => {
+      let rows;
+      let more;
+      if (maxBytes === undefined) {
+        rows =
+          minTsMs === undefined
+            ? log.page.all(configId, afterSeq, limit + 1)
+            : log.pageAfterTime.all(configId, afterSeq, minTsMs, limit + 1);
+        more = rows.length > limit;
+        if (more) rows.length = limit;
+      } else {
+        // Stepped through, so reading stops where the byte budget does (docs/protocol.md,
+        // 'Response size'); bodies over the budget are not read at all.
+        const cap = maxEntryBytes(maxBytes);
+        const it =
+          minTsMs === undefined
+            ? log.pageSized.iterate(cap, configId, afterSeq, limit + 1)
+            : log.pageSizedAfterTime.iterate(cap, configId, afterSeq, minTsMs, limit + 1);
+        ({ rows, more } = takeWithinBudget(it, limit, maxBytes));
+      }
       const maxSeq = log.maxSeq.get(configId).m ?? 0;
       const lastSeq = rows.length ? rows[rows.length - 1].seq : afterSeq;
       // Positions are gap-free, so without a time filter the rest is a subtraction.
@@ -211,6 +225,17 @@ export class SqliteStore {
       page: db.prepare(`SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       pageAfterTime: db.prepare(
         `SELECT seq, CAST(body AS BLOB) AS body FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
+      ),
+      // The same with a byte budget: sizes, and the body only when it can be sent as itself.
+      pageSized: db.prepare(
+        `SELECT seq, guid, timestamp, length(CAST(body AS BLOB)) AS size,
+                CASE WHEN length(CAST(body AS BLOB)) <= ? THEN CAST(body AS BLOB) END AS body
+         FROM ${table} WHERE config_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      pageSizedAfterTime: db.prepare(
+        `SELECT seq, guid, timestamp, length(CAST(body AS BLOB)) AS size,
+                CASE WHEN length(CAST(body AS BLOB)) <= ? THEN CAST(body AS BLOB) END AS body
+         FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ? ORDER BY seq LIMIT ?`,
       ),
       countAfterTime: db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE config_id = ? AND seq > ? AND ts_ms > ?`),
       count: db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE config_id = ?`),
@@ -304,8 +329,8 @@ export class SqliteStore {
     jobs.forEach((job, i) => (results[i] instanceof Error ? job.reject(results[i]) : job.resolve(results[i])));
   }
 
-  async page(logName, configId, { afterSeq, minTsMs, limit }) {
-    return this.pageTx(this.logs[logName], configId, afterSeq, minTsMs, limit);
+  async page(logName, configId, { afterSeq, minTsMs, limit, maxBytes }) {
+    return this.pageTx(this.logs[logName], configId, afterSeq, minTsMs, limit, maxBytes);
   }
 
   async count(logName, configId) {

@@ -28,6 +28,7 @@ const EVENTS_OPEN = Buffer.from('{"events":[');
 const SYNC_LEVEL_REMOTE_CLOSE = Buffer.from(',"syncLevel":1}');
 const COMMA = Buffer.from(',');
 const OPEN_BRACKET = Buffer.from('[');
+const AUDIT_OPEN = Buffer.from('{"auditLogs":[');
 const CLOSE_BRACKET = Buffer.from(']');
 
 // --- cursors -----------------------------------------------------------------------------------
@@ -68,6 +69,16 @@ function parseLimit(raw, fallback, max) {
     throw new HttpError(400, `Invalid 'limit': expected a positive integer`);
   }
   return Math.min(Number(raw), max);
+}
+
+// `maxBytes` (our extension, docs/protocol.md, 'Response size'): the response body the client can
+// take. Absent: pages are bounded by `limit` only, as before.
+function parseMaxBytes(raw) {
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) {
+    throw new HttpError(400, `Invalid 'maxBytes': expected a positive integer`);
+  }
+  return Number(raw);
 }
 
 function pageCursors(since, { rows, more, maxSeq }) {
@@ -290,7 +301,8 @@ export function createRoutes(ctx) {
     const configId = await tenantFor(auth, query.get('configId'));
     const since = parseSince(query.get('since'));
     const limit = parseLimit(query.get('limit'), defaultLimit, maxLimit);
-    const page = await ctx.store.page(logName, configId, { ...since, limit });
+    const maxBytes = parseMaxBytes(query.get('maxBytes'));
+    const page = await ctx.store.page(logName, configId, { ...since, limit, maxBytes });
     return { page, ...pageCursors(since, page) };
   }
 
@@ -304,7 +316,9 @@ export function createRoutes(ctx) {
     const parts = [EVENTS_OPEN];
     page.rows.forEach((r, i) => {
       if (i) parts.push(COMMA);
-      parts.push(r.body.subarray(0, r.body.length - 1), SYNC_LEVEL_REMOTE_CLOSE);
+      // A placeholder for an event over `maxBytes` is sent as it is (no syncLevel: not an event).
+      if (r.tooLarge) parts.push(r.body);
+      else parts.push(r.body.subarray(0, r.body.length - 1), SYNC_LEVEL_REMOTE_CLOSE);
     });
     parts.push(
       Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`),
@@ -320,9 +334,16 @@ export function createRoutes(ctx) {
   async function pullAuditLogs(req, res, query) {
     const timer = metrics.pull.startTimer({ log: 'audit' });
     const { page, cursor, nextCursor } = await readPage(req, query, 'audit', DEFAULT_AUDIT_PULL_LIMIT, DEFAULT_AUDIT_PULL_LIMIT);
-    const parts = [OPEN_BRACKET];
+    // `paged=1` (our extension, docs/protocol.md, 'Audit logs'): the entries in an object with the
+    // cursors, as the events pull; without it the original's plain array.
+    const paged = query.get('paged') === '1';
+    const parts = [paged ? AUDIT_OPEN : OPEN_BRACKET];
     page.rows.forEach((r, i) => (i ? parts.push(COMMA, r.body) : parts.push(r.body)));
-    parts.push(CLOSE_BRACKET);
+    parts.push(
+      paged
+        ? Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)},"cursor":${JSON.stringify(cursor)},"remaining":${page.remaining}}`)
+        : CLOSE_BRACKET,
+    );
     sendJson(res, 200, Buffer.concat(parts), {
       'X-Cursor': cursor,
       'X-Remaining': String(page.remaining),

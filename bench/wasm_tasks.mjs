@@ -58,9 +58,9 @@ async function loadModule512() {
   if (module512) return module512;
   const dir = path.join(ROOT, 'build/wasm/mem512');
   const require = createRequire(import.meta.url);
-  if (typeof globalThis.XMLHttpRequest === 'undefined') globalThis.XMLHttpRequest = require('xhr2');
   const factory = require(path.join(dir, 'datacollect.js'));
-  module512 = await factory({ wasmBinary: fs.readFileSync(path.join(dir, 'datacollect.wasm')), print: () => {}, printErr: () => {} });
+  const { nodeHttpSend } = await import('../js/http-node.js');  // the engine's HTTP, as js/loader-node.js gives it
+  module512 = await factory({ wasmBinary: fs.readFileSync(path.join(dir, 'datacollect.wasm')), dcHttp: nodeHttpSend, print: () => {}, printErr: () => {} });
   return module512;
 }
 

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { open } from '../../js/index.js';
+import { nodeHttpSend } from '../../js/http-node.js';
 import { login, REPO, startReferenceServer, tempDir } from './helpers/env.mjs';
 
 const DIR = fileURLToPath(new URL('build/wasm/mem512/', REPO));
@@ -15,9 +16,9 @@ const N = 3000;
 
 async function module512() {
   const require = createRequire(import.meta.url);
-  if (typeof globalThis.XMLHttpRequest === 'undefined') globalThis.XMLHttpRequest = require('xhr2');
   const factory = require(`${DIR}datacollect.js`);
-  return factory({ wasmBinary: readFileSync(`${DIR}datacollect.wasm`), print: () => {}, printErr: () => {} });
+  // dcHttp: the engine's HTTP, as js/loader-node.js gives it to the shipped module.
+  return factory({ wasmBinary: readFileSync(`${DIR}datacollect.wasm`), dcHttp: nodeHttpSend, print: () => {}, printErr: () => {} });
 }
 
 const data = (i) => ({

@@ -30,6 +30,28 @@ async function rawLogin() {
 const event = (guid, timestamp, name = guid) => ({ guid, entityGuid: `ind-${guid}`, type: 'create-individual', data: { name },
   timestamp, userId: 'zed', syncLevel: 0 });
 
+const TIE = '2024-05-01T09:00:00.000Z';
+
+// `before` events just before TIE, `tied` on TIE, `after` just after it.
+function seedTies(s, before, tied, after) {
+  const at = (ms) => new Date(Date.parse(TIE) + ms).toISOString();
+  for (let i = 0; i < before; i++) s.seed(event(`a${i}`, at(-1000 + i)));
+  for (let i = 0; i < tied; i++) s.seed(event(`t${i}`, TIE));
+  for (let i = 0; i < after; i++) s.seed(event(`z${i}`, at(1000 + i)));
+}
+
+// A fresh memory store logs in and syncs once: how many events it then holds, and the result.
+async function syncFreshStore(url) {
+  const store = await open({ name: `ties-${randomUUID()}`, storage: 'memory', syncServerUrl: url });
+  try {
+    await store.syncManager.login(DEMO_USER.email, DEMO_USER.password);
+    const result = await store.syncManager.sync();
+    return { stored: (await store.eventStore.getAllEvents()).length, result };
+  } finally {
+    await store.close();
+  }
+}
+
 test('the fake behaves as the original server was observed to', async () => {
   const { token, userId } = await rawLogin();
   assert.equal(typeof userId, 'number');
@@ -56,10 +78,7 @@ test('the fake behaves as the original server was observed to', async () => {
 test('the fake pages as the original: 23 events with 12 on one timestamp arrive raw as 10 + 10 + 1', async () => {
   const s = await startOriginalServer();
   try {
-    const T = '2024-05-01T09:00:00.000Z';
-    for (let i = 0; i < 10; i++) s.seed(event(`a${i}`, new Date(Date.parse(T) - 1000 + i).toISOString()));
-    for (let i = 0; i < 12; i++) s.seed(event(`t${i}`, T));
-    s.seed(event('z0', new Date(Date.parse(T) + 1000).toISOString()));
+    seedTies(s, 10, 12, 1);
     const login = await (await fetch(`${s.url}/api/users/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(DEMO_USER) })).json();
     const sizes = [];
     let since = '';
@@ -72,15 +91,9 @@ test('the fake pages as the original: 23 events with 12 on one timestamp arrive 
     assert.deepEqual(sizes, [10, 10, 1]);
 
     // The package recovers what the protocol allows and says when it could not.
-    const store = await open({ name: `ties-${randomUUID()}`, storage: 'memory', syncServerUrl: s.url });
-    try {
-      await store.syncManager.login(DEMO_USER.email, DEMO_USER.password);
-      const result = await store.syncManager.sync();
-      assert.equal((await store.eventStore.getAllEvents()).length, 21, '10 of the 12 tied (a 10-event page holds no more) + 11 others');
-      assert.equal(result.possiblySkipped, true);
-    } finally {
-      await store.close();
-    }
+    const { stored, result } = await syncFreshStore(s.url);
+    assert.equal(stored, 21, '10 of the 12 tied (a 10-event page holds no more) + 11 others');
+    assert.equal(result.possiblySkipped, true);
   } finally {
     await s.close();
   }
@@ -89,19 +102,10 @@ test('the fake pages as the original: 23 events with 12 on one timestamp arrive 
 test('ties at a page boundary smaller than a page are all recovered (the original client loses them)', async () => {
   const s = await startOriginalServer();
   try {
-    const T = '2024-05-01T09:00:00.000Z';
-    for (let i = 0; i < 5; i++) s.seed(event(`a${i}`, new Date(Date.parse(T) - 1000 + i).toISOString()));
-    for (let i = 0; i < 9; i++) s.seed(event(`t${i}`, T));
-    for (let i = 0; i < 4; i++) s.seed(event(`z${i}`, new Date(Date.parse(T) + 1000 + i).toISOString()));
-    const store = await open({ name: `ties9-${randomUUID()}`, storage: 'memory', syncServerUrl: s.url });
-    try {
-      await store.syncManager.login(DEMO_USER.email, DEMO_USER.password);
-      const result = await store.syncManager.sync();
-      assert.equal((await store.eventStore.getAllEvents()).length, 18);
-      assert.equal(result.possiblySkipped, undefined);
-    } finally {
-      await store.close();
-    }
+    seedTies(s, 5, 9, 4);
+    const { stored, result } = await syncFreshStore(s.url);
+    assert.equal(stored, 18);
+    assert.equal(result.possiblySkipped, undefined);
   } finally {
     await s.close();
   }

@@ -39,6 +39,14 @@ class ScriptedTransport : public Transport {
   FakeClock& clock_;
 };
 
+
+// `before` events on distinct timestamps, `tied` on one timestamp after them, then `after` more.
+void seedTies(FakeServer& server, int before, int tied, int after) {
+  for (int i = 0; i < before; ++i) server.seedEvent(individual("a" + std::to_string(i), formatTimestamp(1714550000000 + i), "A" + std::to_string(i)));
+  for (int i = 0; i < tied; ++i) server.seedEvent(individual("t" + std::to_string(i), "2024-05-01T09:00:00.000Z", "T" + std::to_string(i)));
+  for (int i = 0; i < after; ++i) server.seedEvent(individual("z" + std::to_string(i), formatTimestamp(1714557000000 + i), "Z" + std::to_string(i)));
+}
+
 }  // namespace
 
 TEST_CASE("a pull page over maxResponseBytes halves `limit` down to one event; all events arrive", "[sync][edges]") {
@@ -237,9 +245,7 @@ TEST_CASE("original server: ties at a page boundary are recovered; a page all on
   SECTION("9 events on the boundary timestamp (fewer than a page): all arrive") {
     FakeClock clock;
     FakeServer server(/*original=*/true);
-    for (int i = 0; i < 5; ++i) server.seedEvent(individual("a" + std::to_string(i), formatTimestamp(1714550000000 + i), "A" + std::to_string(i)));
-    for (int i = 0; i < 9; ++i) server.seedEvent(individual("t" + std::to_string(i), "2024-05-01T09:00:00.000Z", "T" + std::to_string(i)));
-    for (int i = 0; i < 4; ++i) server.seedEvent(individual("z" + std::to_string(i), formatTimestamp(1714557000000 + i), "Z" + std::to_string(i)));
+    seedTies(server, 5, 9, 4);
     Client a(server, clock, "alice");
     auto out = a.syncNow();
     REQUIRE(out.code() == "OK");
@@ -249,9 +255,7 @@ TEST_CASE("original server: ties at a page boundary are recovered; a page all on
   SECTION("23 events, 12 on one timestamp (the issue's case): 21 arrive and the result says some may be skipped") {
     FakeClock clock;
     FakeServer server(/*original=*/true);
-    for (int i = 0; i < 5; ++i) server.seedEvent(individual("a" + std::to_string(i), formatTimestamp(1714550000000 + i), "A" + std::to_string(i)));
-    for (int i = 0; i < 12; ++i) server.seedEvent(individual("t" + std::to_string(i), "2024-05-01T09:00:00.000Z", "T" + std::to_string(i)));
-    for (int i = 0; i < 6; ++i) server.seedEvent(individual("z" + std::to_string(i), formatTimestamp(1714557000000 + i), "Z" + std::to_string(i)));
+    seedTies(server, 5, 12, 6);
     Client a(server, clock, "alice");
     auto out = a.syncNow();
     REQUIRE(out.code() == "OK");
